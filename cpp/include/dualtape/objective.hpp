@@ -1,0 +1,427 @@
+// A weighted sum of element energies over one variable vector, with fixed variables,
+// evaluated on all cores with a sparse Hessian of fixed pattern.
+#pragma once
+
+#include "dualtape/element_energy.hpp"
+#include "dualtape/interpreter.hpp"
+#include "dualtape/projection.hpp"
+
+#include <Eigen/Core>
+
+#include <algorithm>
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <numeric>
+#include <stdexcept>
+#include <string>
+#include <utility>
+#include <vector>
+
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+
+namespace dualtape {
+
+/// Number of threads used for element evaluation (all cores by default).
+inline int& thread_count_setting() {
+  static int count = 0;
+  return count;
+}
+inline int thread_count() {
+  int count = thread_count_setting();
+#ifdef _OPENMP
+  if (count <= 0) count = omp_get_max_threads();
+#else
+  count = 1;
+#endif
+  return std::max(count, 1);
+}
+inline void set_thread_count(int count) { thread_count_setting() = count; }
+
+/// Lanes per block of the batched interpreter.
+constexpr int kLanes = 8;
+
+/// Sparse symmetric matrix pattern in CSR form (both triangles stored).
+struct CsrPattern {
+  int n = 0;
+  std::vector<std::int32_t> row_ptr;
+  std::vector<std::int32_t> col;
+  std::vector<std::int32_t> diagonal;  ///< position of entry (r, r) of each row
+  std::int64_t nnz() const { return std::int64_t(col.size()); }
+  std::int32_t find(int row, int column) const {
+    const auto begin = col.begin() + row_ptr[row], end = col.begin() + row_ptr[row + 1];
+    const auto it = std::lower_bound(begin, end, column);
+    return (it != end && *it == column) ? std::int32_t(it - col.begin()) : -1;
+  }
+};
+
+/// An objective f(x) = Σ_terms weight · Σ_elements energy(x_element, p_element).
+///
+/// Fixed variables keep their value: their gradient entries are 0 and their rows
+/// and columns of the Hessian are dropped from every element Hessian before it is
+/// projected; the assembled Hessian has 1 on their diagonal and 0 elsewhere in
+/// their rows and columns, so a Newton step never moves them.
+///
+/// Elements of each term are colored so that no two elements of one color share a
+/// variable block. Colors are processed in order and the elements of a color in
+/// parallel, each writing straight into the gradient and the CSR value array; every
+/// entry thus receives its contributions in the same order for any thread count.
+class Objective {
+ public:
+  Objective(std::vector<std::pair<std::shared_ptr<const ElementEnergy>, double>> terms, int n_blocks, int dim,
+            std::vector<std::uint8_t> fixed)
+      : n_blocks_(n_blocks), dim_(dim), fixed_(std::move(fixed)) {
+    if (terms.empty()) throw std::invalid_argument("an objective needs at least one term");
+    if (dim_ < 1) throw std::invalid_argument("dim must be >= 1; got " + std::to_string(dim_));
+    if (n_blocks_ < 0) throw std::invalid_argument("n_vars must be >= 0; got " + std::to_string(n_blocks_));
+    n_ = std::int64_t(n_blocks_) * dim_;
+    if (n_ > std::int64_t(INT32_MAX)) throw std::invalid_argument("too many variables for 32-bit sparse indices");
+    if (fixed_.empty()) fixed_.assign(size_t(n_), 0);
+    if (std::int64_t(fixed_.size()) != n_)
+      throw std::invalid_argument("fixed: expected " + std::to_string(n_) + " flags, got " + std::to_string(fixed_.size()));
+    for (size_t t = 0; t < terms.size(); ++t) {
+      const auto& [energy, weight] = terms[t];
+      if (!energy) throw std::invalid_argument("term " + std::to_string(t) + " has no energy");
+      if (energy->dim() != dim_)
+        throw std::invalid_argument("term " + std::to_string(t) + " has dim " + std::to_string(energy->dim()) +
+                                    ", but the objective has dim " + std::to_string(dim_));
+      if (energy->max_block() >= n_blocks_)
+        throw std::out_of_range("term " + std::to_string(t) + ": element index " + std::to_string(energy->max_block()) +
+                                " is out of range for " + std::to_string(n_blocks_) + " variable blocks");
+      if (!std::isfinite(weight)) throw std::invalid_argument("term " + std::to_string(t) + ": weight is not finite");
+      Term term;
+      term.energy = energy;
+      term.weight = weight;
+      color(term);
+      terms_.push_back(std::move(term));
+    }
+    build_pattern();
+  }
+
+  std::int64_t n() const { return n_; }
+  int n_blocks() const { return n_blocks_; }
+  int dim() const { return dim_; }
+  const CsrPattern& pattern() const { return pattern_; }
+  const std::vector<std::uint8_t>& fixed() const { return fixed_; }
+  int n_terms() const { return int(terms_.size()); }
+  std::int64_t n_elements() const {
+    std::int64_t total = 0;
+    for (const auto& term : terms_) total += term.energy->n_elements();
+    return total;
+  }
+  int n_colors(int term) const { return int(terms_.at(term).color_begin.size()) - 1; }
+
+  /// f(x).
+  double value(const double* x) const { return evaluate(x, nullptr); }
+
+  /// f(x), and ∇f(x) into g (length n).
+  double value_and_gradient(const double* x, double* g) const { return evaluate(x, g); }
+
+  /// f(x), ∇f(x) into g, and the (projected) Hessian into the CSR value array.
+  double hessian(const double* x, Projection projection, double eps, double* g, double* values) const {
+    std::fill(g, g + n_, 0.0);
+    std::fill(values, values + pattern_.nnz(), 0.0);
+    double total = 0.0;
+    for (const Term& term : terms_) total += hessian_term(term, x, projection, eps, g, values);
+    for (std::int64_t r = 0; r < n_; ++r)
+      if (fixed_[r]) values[pattern_.diagonal[r]] = 1.0;
+    return total;
+  }
+
+  /// Σ over the listed elements (indices run over the terms in order) of the
+  /// weighted element energies, and their gradient into g. Evaluated serially.
+  double value_and_gradient_batch(const double* x, const std::int64_t* indices, std::int64_t count, double* g) const {
+    std::fill(g, g + n_, 0.0);
+    const std::int64_t total_elements = n_elements();
+    std::vector<std::vector<std::int32_t>> per_term(terms_.size());
+    for (std::int64_t i = 0; i < count; ++i) {
+      std::int64_t index = indices[i];
+      if (index < 0 || index >= total_elements)
+        throw std::out_of_range("element index " + std::to_string(index) + " is outside [0, " + std::to_string(total_elements) + ")");
+      size_t t = 0;
+      while (index >= terms_[t].energy->n_elements()) index -= terms_[t++].energy->n_elements();
+      per_term[t].push_back(std::int32_t(index));
+    }
+    double total = 0.0;
+    BlockBuffers buffers;
+    for (size_t t = 0; t < terms_.size(); ++t) {
+      const auto& list = per_term[t];
+      std::vector<double> energies(list.size());
+      for (size_t start = 0; start < list.size(); start += kLanes) {
+        const int count_in_block = int(std::min<size_t>(kLanes, list.size() - start));
+        gradient_block(terms_[t], x, list.data() + start, count_in_block, energies.data() + start, g, buffers);
+      }
+      for (double e : energies) total += terms_[t].weight * e;
+    }
+    return total;
+  }
+
+ private:
+  struct Term {
+    std::shared_ptr<const ElementEnergy> energy;
+    double weight = 1.0;
+    std::vector<std::int32_t> order;        ///< elements sorted by color
+    std::vector<std::int64_t> color_begin;  ///< offsets into order, one past the end last
+    std::vector<std::int32_t> scatter;      ///< #E by N×N positions in the CSR value array, −1 if dropped
+  };
+
+  struct BlockBuffers {
+    std::vector<double> values, da, db, adjoints;
+    void resize(size_t size) {
+      if (values.size() < size) {
+        values.resize(size);
+        da.resize(size);
+        db.resize(size);
+        adjoints.resize(size);
+      }
+    }
+  };
+
+  // Greedy coloring: each element takes the smallest color not used by an element
+  // that shares one of its blocks.
+  void color(Term& term) const {
+    const ElementEnergy& energy = *term.energy;
+    const int E = energy.n_elements();
+    const int k = energy.arity();
+    int words = 1;
+    std::vector<std::uint64_t> used(size_t(n_blocks_) * words, 0);
+    std::vector<std::int32_t> element_color(E, 0);
+    int n_colors = 0;
+    for (int e = 0; e < E; ++e) {
+      const std::int32_t* blocks = energy.element(e);
+      int chosen = -1;
+      for (int w = 0; w < words && chosen < 0; ++w) {
+        std::uint64_t taken = 0;
+        for (int i = 0; i < k; ++i) taken |= used[size_t(blocks[i]) * words + w];
+        if (~taken) chosen = w * 64 + __builtin_ctzll(~taken);
+      }
+      if (chosen < 0) {
+        // All colors so far are taken: widen the masks by one word.
+        std::vector<std::uint64_t> wider(size_t(n_blocks_) * (words + 1), 0);
+        for (int b = 0; b < n_blocks_; ++b)
+          for (int w = 0; w < words; ++w) wider[size_t(b) * (words + 1) + w] = used[size_t(b) * words + w];
+        used.swap(wider);
+        chosen = words * 64;
+        ++words;
+      }
+      for (int i = 0; i < k; ++i) used[size_t(blocks[i]) * words + chosen / 64] |= std::uint64_t(1) << (chosen % 64);
+      element_color[e] = chosen;
+      n_colors = std::max(n_colors, chosen + 1);
+    }
+    term.color_begin.assign(n_colors + 1, 0);
+    for (int e = 0; e < E; ++e) term.color_begin[element_color[e] + 1]++;
+    for (int c = 0; c < n_colors; ++c) term.color_begin[c + 1] += term.color_begin[c];
+    term.order.resize(E);
+    std::vector<std::int64_t> next(term.color_begin.begin(), term.color_begin.end() - 1);
+    for (int e = 0; e < E; ++e) term.order[next[element_color[e]]++] = e;
+  }
+
+  // The pattern: every (row, column) pair of free variables that share an element,
+  // plus the whole diagonal. Then the scatter map of every term.
+  void build_pattern() {
+    const int n = int(n_);
+    std::vector<std::vector<std::int32_t>> rows(n);
+    for (int r = 0; r < n; ++r) rows[r].push_back(r);
+    for (const Term& term : terms_) {
+      const ElementEnergy& energy = *term.energy;
+      const int N = energy.n_locals();
+      std::vector<std::int64_t> vars(N);
+      for (int e = 0; e < energy.n_elements(); ++e) {
+        for (int i = 0; i < N; ++i) vars[i] = energy.variable(e, i);
+        for (int i = 0; i < N; ++i) {
+          if (fixed_[vars[i]]) continue;
+          for (int j = 0; j < N; ++j)
+            if (!fixed_[vars[j]]) rows[vars[i]].push_back(std::int32_t(vars[j]));
+        }
+      }
+    }
+    pattern_.n = n;
+    pattern_.row_ptr.assign(n + 1, 0);
+    for (int r = 0; r < n; ++r) {
+      auto& row = rows[r];
+      std::sort(row.begin(), row.end());
+      row.erase(std::unique(row.begin(), row.end()), row.end());
+      pattern_.row_ptr[r + 1] = pattern_.row_ptr[r] + std::int32_t(row.size());
+    }
+    pattern_.col.reserve(pattern_.row_ptr[n]);
+    for (int r = 0; r < n; ++r) {
+      pattern_.col.insert(pattern_.col.end(), rows[r].begin(), rows[r].end());
+      std::vector<std::int32_t>().swap(rows[r]);
+    }
+    pattern_.diagonal.resize(n);
+    for (int r = 0; r < n; ++r) pattern_.diagonal[r] = pattern_.find(r, r);
+
+    for (Term& term : terms_) {
+      const ElementEnergy& energy = *term.energy;
+      const int N = energy.n_locals();
+      term.scatter.assign(size_t(energy.n_elements()) * N * N, -1);
+      std::vector<std::int64_t> vars(N);
+      for (int e = 0; e < energy.n_elements(); ++e) {
+        for (int i = 0; i < N; ++i) vars[i] = energy.variable(e, i);
+        std::int32_t* map = term.scatter.data() + size_t(e) * N * N;
+        for (int i = 0; i < N; ++i) {
+          if (fixed_[vars[i]]) continue;
+          for (int j = 0; j < N; ++j)
+            if (!fixed_[vars[j]]) map[i * N + j] = pattern_.find(int(vars[i]), int(vars[j]));
+        }
+      }
+    }
+  }
+
+  // Load the inputs and parameters of `count` elements into the lanes of V; the
+  // lanes past count repeat the last element so that every lane holds valid data.
+  void gather(const ElementEnergy& energy, const double* x, const std::int32_t* elements, int count, double* V) const {
+    const int N = energy.n_locals();
+    const int m = energy.n_params();
+    for (int l = 0; l < kLanes; ++l) {
+      const int e = elements[std::min(l, count - 1)];
+      for (int i = 0; i < N; ++i) V[std::ptrdiff_t(i) * kLanes + l] = x[energy.variable(e, i)];
+      const double* p = energy.params(e);
+      for (int j = 0; j < m; ++j) V[std::ptrdiff_t(N + j) * kLanes + l] = p[j];
+    }
+  }
+
+  // Values of `count` elements into energies; with g, also their gradients
+  // scattered into g (fixed entries skipped).
+  void gradient_block(const Term& term, const double* x, const std::int32_t* elements, int count, double* energies,
+                      double* g, BlockBuffers& buffers) const {
+    const ElementEnergy& energy = *term.energy;
+    const Tape& tape = energy.tape();
+    const size_t slots = size_t(tape.size()) * kLanes;
+    buffers.resize(slots);
+    double* V = buffers.values.data();
+    gather(energy, x, elements, count, V);
+    const int out = tape.outputs()[0];
+    if (!g) {
+      forward_block<kLanes, false>(tape, V, nullptr, nullptr);
+      for (int l = 0; l < count; ++l) energies[l] = V[std::ptrdiff_t(out) * kLanes + l];
+      return;
+    }
+    forward_block<kLanes, true>(tape, V, buffers.da.data(), buffers.db.data());
+    for (int l = 0; l < count; ++l) energies[l] = V[std::ptrdiff_t(out) * kLanes + l];
+    double* ADJ = buffers.adjoints.data();
+    std::fill(ADJ, ADJ + slots, 0.0);
+    for (int l = 0; l < count; ++l) ADJ[std::ptrdiff_t(out) * kLanes + l] = term.weight;
+    reverse_block<kLanes>(tape, buffers.da.data(), buffers.db.data(), ADJ);
+    const int N = energy.n_locals();
+    for (int l = 0; l < count; ++l) {
+      const int e = elements[l];
+      for (int i = 0; i < N; ++i) {
+        const std::int64_t var = energy.variable(e, i);
+        if (!fixed_[var]) g[var] += ADJ[std::ptrdiff_t(i) * kLanes + l];
+      }
+    }
+  }
+
+  double evaluate(const double* x, double* g) const {
+    if (g) std::fill(g, g + n_, 0.0);
+    double total = 0.0;
+    const int threads = thread_count();
+    for (const Term& term : terms_) {
+      const int E = term.energy->n_elements();
+      std::vector<double> energies(E);
+      for (size_t c = 0; c + 1 < term.color_begin.size(); ++c) {
+        const std::int64_t begin = term.color_begin[c], end = term.color_begin[c + 1];
+        const std::int64_t n_blocks = (end - begin + kLanes - 1) / kLanes;
+#pragma omp parallel num_threads(threads) if (n_blocks > 1)
+        {
+          BlockBuffers buffers;
+#pragma omp for schedule(static)
+          for (std::int64_t block = 0; block < n_blocks; ++block) {
+            const std::int64_t start = begin + block * kLanes;
+            const int count = int(std::min<std::int64_t>(kLanes, end - start));
+            gradient_block(term, x, term.order.data() + start, count, energies.data() + start, g, buffers);
+          }
+        }
+      }
+      double sum = 0.0;
+      for (double e : energies) sum += e;
+      total += term.weight * sum;
+    }
+    return total;
+  }
+
+  // Element Hessians by forward-over-reverse, with fixed rows and columns dropped,
+  // projected and scattered into the CSR value array.
+  template <int N>
+  static void project_and_scatter(double* H_data, int n, const std::vector<char>& is_fixed, bool any_fixed,
+                                  Projection projection, double eps, const std::int32_t* map, double* values) {
+    if (!any_fixed) {
+      if constexpr (N != Eigen::Dynamic) {
+        Eigen::Map<Eigen::Matrix<double, N, N, Eigen::RowMajor>> H(H_data);
+        Eigen::Matrix<double, N, N> M = H;
+        project_positive_definite(M, projection, eps);
+        for (int i = 0; i < N; ++i)
+          for (int j = 0; j < N; ++j) values[map[i * N + j]] += M(i, j);
+        return;
+      }
+    }
+    std::vector<int> free_index;
+    for (int i = 0; i < n; ++i)
+      if (!is_fixed[i]) free_index.push_back(i);
+    const int f = int(free_index.size());
+    if (f == 0) return;
+    Eigen::MatrixXd M(f, f);
+    for (int i = 0; i < f; ++i)
+      for (int j = 0; j < f; ++j) M(i, j) = H_data[std::ptrdiff_t(free_index[i]) * n + free_index[j]];
+    project_positive_definite(M, projection, eps);
+    for (int i = 0; i < f; ++i)
+      for (int j = 0; j < f; ++j) values[map[free_index[i] * n + free_index[j]]] += M(i, j);
+  }
+
+  double hessian_term(const Term& term, const double* x, Projection projection, double eps, double* g,
+                      double* values) const {
+    const ElementEnergy& energy = *term.energy;
+    const Tape& tape = energy.tape();
+    const int N = energy.n_locals();
+    const int E = energy.n_elements();
+    std::vector<double> energies(E);
+    const int threads = thread_count();
+    dispatch_size(N, [&](auto size_tag) {
+      constexpr int S = decltype(size_tag)::value;
+      for (size_t c = 0; c + 1 < term.color_begin.size(); ++c) {
+        const std::int64_t begin = term.color_begin[c], end = term.color_begin[c + 1];
+#pragma omp parallel num_threads(threads) if (end - begin > 1)
+        {
+          HessianWorkspace<S> ws;
+          std::vector<double> x_local(N), g_local(N), H_local(size_t(N) * N);
+          std::vector<char> is_fixed(N);
+#pragma omp for schedule(static)
+          for (std::int64_t position = begin; position < end; ++position) {
+            const int e = term.order[position];
+            bool any_fixed = false;
+            for (int i = 0; i < N; ++i) {
+              const std::int64_t var = energy.variable(e, i);
+              x_local[i] = x[var];
+              is_fixed[i] = char(fixed_[var]);
+              any_fixed = any_fixed || is_fixed[i];
+            }
+            energies[position] = hessian_point<S>(tape, 0, x_local.data(), energy.params(e), g_local.data(),
+                                                  H_local.data(), ws);
+            for (double& h : H_local) h *= term.weight;
+            for (int i = 0; i < N; ++i) {
+              const std::int64_t var = energy.variable(e, i);
+              if (!is_fixed[i]) g[var] += term.weight * g_local[i];
+            }
+            project_and_scatter<S>(H_local.data(), N, is_fixed, any_fixed, projection, eps,
+                                   term.scatter.data() + size_t(e) * N * N, values);
+          }
+        }
+      }
+    });
+    double sum = 0.0;
+    for (double e : energies) sum += e;
+    return term.weight * sum;
+  }
+
+  int n_blocks_ = 0;
+  int dim_ = 1;
+  std::int64_t n_ = 0;
+  std::vector<std::uint8_t> fixed_;
+  std::vector<Term> terms_;
+  CsrPattern pattern_;
+};
+
+}  // namespace dualtape

@@ -1,0 +1,131 @@
+// The tape: a straight-line program in SSA form, and its evaluation modes at one point.
+#pragma once
+
+#include "dualtape/dual.hpp"
+#include "dualtape/ops.hpp"
+
+#include <Eigen/Core>
+
+#include <cstdint>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+namespace dualtape {
+
+/// One instruction; it defines the slot with its own index. `a`, `b`, `c` are the
+/// slots of its arguments (−1 when unused). For Input and Param, `a` is the index
+/// of the variable or parameter; for Const and PowConst, `k` is the constant.
+struct Instruction {
+  Op op = Op::Const;
+  std::int32_t a = -1;
+  std::int32_t b = -1;
+  std::int32_t c = -1;
+  double k = 0.0;
+};
+
+/// A recorded program with n_inputs variables, n_params parameters and one or more
+/// outputs. After construction the slots are in canonical order: slot i < n_inputs
+/// is input i, the next n_params slots are the parameters, then constants and
+/// operations; instructions that no output depends on are removed.
+class Tape {
+ public:
+  Tape(int n_inputs, int n_params, const std::vector<Instruction>& code, const std::vector<int>& outputs) {
+    if (n_inputs < 0) throw std::invalid_argument("n_inputs must be >= 0, got " + std::to_string(n_inputs));
+    if (n_params < 0) throw std::invalid_argument("n_params must be >= 0, got " + std::to_string(n_params));
+    if (outputs.empty()) throw std::invalid_argument("a tape needs at least one output");
+    n_inputs_ = n_inputs;
+    n_params_ = n_params;
+    validate(code, outputs);
+    canonicalize(code, outputs);
+  }
+
+  int n_inputs() const { return n_inputs_; }
+  int n_params() const { return n_params_; }
+  int n_outputs() const { return int(outputs_.size()); }
+  int size() const { return int(code_.size()); }
+  int first_operation() const { return n_inputs_ + n_params_; }
+  const std::vector<Instruction>& code() const { return code_; }
+  const std::vector<int>& outputs() const { return outputs_; }
+  /// Number of differentiated arguments of each instruction (0, 1 or 2).
+  const std::vector<std::uint8_t>& differentiable_arity() const { return diff_arity_; }
+  /// Number of arithmetic operations (instructions other than inputs, parameters, constants).
+  int n_operations() const {
+    int count = 0;
+    for (const auto& ins : code_) count += (ins.op != Op::Input && ins.op != Op::Param && ins.op != Op::Const);
+    return count;
+  }
+
+ private:
+  void validate(const std::vector<Instruction>& code, const std::vector<int>& outputs) const {
+    const int n = int(code.size());
+    for (int i = 0; i < n; ++i) {
+      const Instruction& ins = code[i];
+      if (int(ins.op) >= kOpCount) throw std::invalid_argument("instruction " + std::to_string(i) + ": unknown operation code " + std::to_string(int(ins.op)));
+      if (ins.op == Op::Input && (ins.a < 0 || ins.a >= n_inputs_))
+        throw std::out_of_range("instruction " + std::to_string(i) + ": input index " + std::to_string(ins.a) + " is outside [0, " + std::to_string(n_inputs_) + ")");
+      if (ins.op == Op::Param && (ins.a < 0 || ins.a >= n_params_))
+        throw std::out_of_range("instruction " + std::to_string(i) + ": parameter index " + std::to_string(ins.a) + " is outside [0, " + std::to_string(n_params_) + ")");
+      const int arity = op_arity(ins.op);
+      const std::int32_t args[3] = {ins.a, ins.b, ins.c};
+      for (int j = 0; j < arity; ++j) {
+        if (args[j] < 0 || args[j] >= i)
+          throw std::out_of_range("instruction " + std::to_string(i) + " (" + op_name(ins.op) + "): argument slot " + std::to_string(args[j]) + " must refer to an earlier instruction");
+      }
+    }
+    for (int out : outputs)
+      if (out < 0 || out >= n) throw std::out_of_range("output slot " + std::to_string(out) + " is outside [0, " + std::to_string(n) + ")");
+  }
+
+  // Put inputs and parameters first, drop dead instructions and merge duplicate
+  // inputs, parameters and constants.
+  void canonicalize(const std::vector<Instruction>& code, const std::vector<int>& outputs) {
+    const int n = int(code.size());
+    std::vector<char> live(n, 0);
+    for (int out : outputs) live[out] = 1;
+    for (int i = n - 1; i >= 0; --i) {
+      if (!live[i]) continue;
+      const Instruction& ins = code[i];
+      const int arity = op_arity(ins.op);
+      if (arity > 0) live[ins.a] = 1;
+      if (arity > 1) live[ins.b] = 1;
+      if (arity > 2) live[ins.c] = 1;
+    }
+
+    code_.clear();
+    for (int i = 0; i < n_inputs_; ++i) code_.push_back({Op::Input, i, -1, -1, 0.0});
+    for (int j = 0; j < n_params_; ++j) code_.push_back({Op::Param, j, -1, -1, 0.0});
+
+    std::vector<int> remap(n, -1);
+    for (int i = 0; i < n; ++i) {
+      const Instruction& ins = code[i];
+      if (ins.op == Op::Input) { remap[i] = ins.a; continue; }
+      if (ins.op == Op::Param) { remap[i] = n_inputs_ + ins.a; continue; }
+      if (!live[i]) continue;
+      Instruction copy = ins;
+      const int arity = op_arity(ins.op);
+      if (arity > 0) copy.a = remap[ins.a];
+      if (arity > 1) copy.b = remap[ins.b];
+      if (arity > 2) copy.c = remap[ins.c];
+      remap[i] = int(code_.size());
+      code_.push_back(copy);
+    }
+    outputs_.clear();
+    for (int out : outputs) outputs_.push_back(remap[out]);
+
+    diff_arity_.assign(code_.size(), 0);
+    for (size_t i = 0; i < code_.size(); ++i) {
+      const Op op = code_[i].op;
+      if (op_is_comparison(op) || op == Op::Sign) continue;
+      diff_arity_[i] = std::uint8_t(op_differentiable_arity(op));
+    }
+  }
+
+  int n_inputs_ = 0;
+  int n_params_ = 0;
+  std::vector<Instruction> code_;
+  std::vector<int> outputs_;
+  std::vector<std::uint8_t> diff_arity_;
+};
+
+}  // namespace dualtape

@@ -1,0 +1,38 @@
+"""dualtape: automatic differentiation and sparse optimization.
+
+Write energies in plain Python; dualtape traces them into a C++ tape and evaluates
+values, gradients and sparse Hessians at native speed.
+"""
+
+from . import _core
+from ._math import (abs, acos, asin, atan, atan2, cos, cosh, cross, det, dot, exp, expm1, hypot, inv,
+                    log, log1p, maximum, minimum, norm, power, sign, sin, sinh, sqrt, square, tan, tanh,
+                    where)
+from .elements import ElementEnergy, Objective
+from .minimize import minimize
+from .result import OptimizeResult, Status, StopRequest
+from .tracing import Symbol, Tape, TracingError, trace
+from . import energies, geometry
+
+__version__ = "0.1.0"
+
+
+def set_num_threads(count: int) -> None:
+    """Set the number of threads for element evaluation (0 uses all cores)."""
+    if not isinstance(count, int) or isinstance(count, bool) or count < 0:
+        raise ValueError(f"count must be an integer >= 0; got {count!r}")
+    _core.set_num_threads(count)
+
+
+def get_num_threads() -> int:
+    """Return the number of threads used for element evaluation."""
+    return _core.get_num_threads()
+
+
+__all__ = [
+    "ElementEnergy", "Objective", "OptimizeResult", "Status", "StopRequest", "Symbol", "Tape",
+    "TracingError", "abs", "acos", "asin", "atan", "atan2", "cos", "cosh", "cross", "det", "dot",
+    "energies", "exp", "expm1", "geometry", "get_num_threads", "hypot", "inv", "log", "log1p",
+    "maximum", "minimize", "minimum", "norm", "power", "set_num_threads", "sign", "sin", "sinh",
+    "sqrt", "square", "tan", "tanh", "trace", "where",
+]

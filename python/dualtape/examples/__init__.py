@@ -1,0 +1,1 @@
+"""Runnable examples: python -m dualtape.examples.NAME."""

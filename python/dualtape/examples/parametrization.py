@@ -1,0 +1,219 @@
+"""Surface parametrization by the symmetric Dirichlet energy and projected Newton.
+
+Reads a disk-topology triangle mesh, maps it to the plane by a Tutte embedding with
+the boundary on a circle, then minimizes the symmetric Dirichlet energy. Writes the
+mesh with texture coordinates (OBJ) and a picture of the 2-D layout (PNG).
+
+    python -m dualtape.examples.parametrization [MESH] [-o OUT]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+
+import numpy as np
+import scipy.sparse as sp
+import scipy.sparse.linalg as spla
+
+import dualtape as dt
+
+
+def disk_mesh(rings: int = 12):
+    """Build a triangulated, gently curved 3-D disk (a spherical cap) with `rings` rings."""
+    points = [(0.0, 0.0)]
+    faces = []
+    ring_start = [0]
+    for ring in range(1, rings + 1):
+        count = 6 * ring
+        ring_start.append(len(points))
+        for j in range(count):
+            angle = 2.0 * np.pi * j / count
+            points.append((ring / rings * np.cos(angle), ring / rings * np.sin(angle)))
+    for ring in range(1, rings + 1):
+        inner_count = 6 * (ring - 1)
+        outer_count = 6 * ring
+        inner = ring_start[ring - 1]
+        outer = ring_start[ring]
+        for j in range(outer_count):
+            a = outer + j
+            b = outer + (j + 1) % outer_count
+            if ring == 1:
+                faces.append((0, a, b))
+                continue
+            # Each outer edge (a, b) forms a triangle with the nearest inner vertex;
+            # the inner edges form triangles with an outer vertex.
+            i0 = inner + (j * inner_count) // outer_count
+            i1 = inner + ((j + 1) * inner_count // outer_count) % inner_count
+            faces.append((i0, a, b))
+            if i1 != i0:
+                faces.append((i0, b, i1))
+    xy = np.array(points)
+    z = 0.5 * (xy ** 2).sum(axis=1)
+    return np.column_stack([xy, z]), np.array(faces, dtype=np.int64)
+
+
+def read_mesh(path: str):
+    """Read a triangle mesh with libigl; return (#V by 3 vertices, #F by 3 faces)."""
+    try:
+        import igl
+    except ImportError as error:
+        raise SystemExit("reading a mesh needs libigl: pip install 'dualtape[mesh]'") from error
+    if not os.path.exists(path):
+        raise SystemExit(f"mesh file not found: {path}")
+    V, F = igl.read_triangle_mesh(path)
+    if F.ndim != 2 or F.shape[1] != 3 or F.shape[0] == 0:
+        raise SystemExit(f"{path}: expected a triangle mesh, got faces of shape {F.shape}")
+    return np.asarray(V, dtype=np.float64), np.asarray(F, dtype=np.int64)
+
+
+def boundary_loop(F: np.ndarray) -> np.ndarray:
+    """Return the vertices of the single boundary loop of a disk-topology mesh, in order."""
+    try:
+        import igl
+        loop = np.asarray(igl.boundary_loop(F), dtype=np.int64)
+        if loop.size >= 3:
+            return loop
+    except ImportError:
+        pass
+    edges = np.concatenate([F[:, [0, 1]], F[:, [1, 2]], F[:, [2, 0]]])
+    keys = {}
+    for a, b in edges:
+        keys[(a, b)] = keys.get((a, b), 0) + 1
+    following = {a: b for (a, b) in keys if (b, a) not in keys}
+    if not following:
+        raise ValueError("the mesh has no boundary; a disk-topology mesh is needed")
+    start = next(iter(following))
+    loop = [start]
+    while following[loop[-1]] != start:
+        loop.append(following[loop[-1]])
+        if len(loop) > len(following):
+            raise ValueError("the mesh boundary is not a single loop; a disk-topology mesh is needed")
+    return np.array(loop, dtype=np.int64)
+
+
+def tutte_embedding(V: np.ndarray, F: np.ndarray) -> np.ndarray:
+    """Map the mesh to the unit disk: boundary on the circle by arc length, interior
+    vertices at the average of their neighbors (uniform Laplacian). The result has
+    no inverted triangle (Tutte's theorem, for a convex boundary)."""
+    loop = boundary_loop(F)
+    lengths = np.linalg.norm(V[np.roll(loop, -1)] - V[loop], axis=1)
+    angles = 2.0 * np.pi * np.concatenate([[0.0], np.cumsum(lengths)[:-1]]) / lengths.sum()
+    n = V.shape[0]
+    uv = np.zeros((n, 2))
+    uv[loop] = np.column_stack([np.cos(angles), np.sin(angles)])
+
+    edges = np.concatenate([F[:, [0, 1]], F[:, [1, 2]], F[:, [2, 0]]])
+    edges = np.unique(np.sort(edges, axis=1), axis=0)
+    A = sp.coo_matrix((np.ones(len(edges)), (edges[:, 0], edges[:, 1])), shape=(n, n))
+    A = (A + A.T).tocsr()
+    L = sp.diags(np.asarray(A.sum(axis=1)).ravel()) - A
+    interior = np.setdiff1d(np.arange(n), loop)
+    L_ii = L[interior][:, interior].tocsc()
+    L_ib = L[interior][:, loop]
+    rhs = -(L_ib @ uv[loop])
+    solve = spla.factorized(L_ii)
+    uv[interior, 0] = solve(np.ascontiguousarray(rhs[:, 0]))
+    uv[interior, 1] = solve(np.ascontiguousarray(rhs[:, 1]))
+
+    # Orient counterclockwise: the sum of signed areas must be positive.
+    if signed_areas(uv, F).sum() < 0:
+        uv[:, 1] = -uv[:, 1]
+    return uv
+
+
+def signed_areas(uv: np.ndarray, F: np.ndarray) -> np.ndarray:
+    """Return the signed area of every triangle of the 2-D layout (> 0 if counterclockwise)."""
+    e1 = uv[F[:, 1]] - uv[F[:, 0]]
+    e2 = uv[F[:, 2]] - uv[F[:, 0]]
+    return 0.5 * (e1[:, 0] * e2[:, 1] - e1[:, 1] * e2[:, 0])
+
+
+def write_obj(path: str, V: np.ndarray, uv: np.ndarray, F: np.ndarray) -> None:
+    """Write the mesh with one texture coordinate per vertex."""
+    with open(path, "w") as out:
+        out.write("# written by dualtape.examples.parametrization\n")
+        for v in V:
+            out.write(f"v {v[0]:.9g} {v[1]:.9g} {v[2]:.9g}\n")
+        for t in uv:
+            out.write(f"vt {t[0]:.9g} {t[1]:.9g}\n")
+        for f in F + 1:
+            out.write(f"f {f[0]}/{f[0]} {f[1]}/{f[1]} {f[2]}/{f[2]}\n")
+
+
+def plot_layout(path: str, uv: np.ndarray, F: np.ndarray, title: str) -> None:
+    """Draw the 2-D layout with a checkerboard texture."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    from matplotlib.collections import PolyCollection
+
+    span = uv.max(axis=0) - uv.min(axis=0)
+    cell = max(span) / 20.0
+    centers = uv[F].mean(axis=1)
+    checker = (np.floor(centers[:, 0] / cell) + np.floor(centers[:, 1] / cell)) % 2
+    colors = np.where(checker[:, None] > 0, [0.93, 0.55, 0.25], [0.98, 0.95, 0.88])
+    figure, axes = plt.subplots(figsize=(8, 8))
+    axes.add_collection(PolyCollection(uv[F], facecolors=colors, edgecolors=(0, 0, 0, 0.25), linewidths=0.1))
+    axes.set_xlim(uv[:, 0].min(), uv[:, 0].max())
+    axes.set_ylim(uv[:, 1].min(), uv[:, 1].max())
+    axes.set_aspect("equal")
+    axes.set_title(title)
+    axes.axis("off")
+    figure.savefig(path, dpi=150, bbox_inches="tight")
+    plt.close(figure)
+
+
+def parametrize(V: np.ndarray, F: np.ndarray, verbose: int = 1, tol: float = 1e-2, maxiter: int = 200):
+    """Run the whole pipeline; return (uv, OptimizeResult)."""
+    uv0 = tutte_embedding(V, F)
+    energy = dt.energies.symmetric_dirichlet(V, F)
+    objective = dt.Objective([energy], n_vars=V.shape[0])
+    result = dt.minimize(objective, uv0, method="newton", projection="clamp", eps=1e-9, tol=tol,
+                         gtol=0.0, maxiter=maxiter, verbose=verbose)
+    return result.x, result
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(
+        prog="python -m dualtape.examples.parametrization",
+        description="Parametrize a disk-topology triangle mesh by symmetric Dirichlet and projected Newton.")
+    parser.add_argument("mesh", nargs="?", help="triangle mesh file (OBJ, OFF, PLY, STL); "
+                        "without it a generated disk mesh is used")
+    parser.add_argument("-o", "--out", default="parametrization",
+                        help="output path prefix: writes PREFIX.obj and PREFIX.png (default: %(default)s)")
+    parser.add_argument("--tol", type=float, default=1e-2,
+                        help="stop when the Newton decrement falls below this (default: %(default)s)")
+    parser.add_argument("--maxiter", type=int, default=200, help="maximum Newton iterations (default: %(default)s)")
+    parser.add_argument("-q", "--quiet", action="store_true", help="do not print the iteration table")
+    args = parser.parse_args(argv)
+
+    if args.mesh:
+        V, F = read_mesh(args.mesh)
+        name = os.path.basename(args.mesh)
+    else:
+        V, F = disk_mesh()
+        name = "generated disk"
+    print(f"mesh: {name}, {V.shape[0]} vertices, {F.shape[0]} triangles")
+    uv, result = parametrize(V, F, verbose=0 if args.quiet else 1, tol=args.tol, maxiter=args.maxiter)
+    areas = signed_areas(uv, F)
+    inverted = int(np.sum(areas <= 0))
+    print(f"final energy: {result.fun:.6f}")
+    print(f"iterations: {result.nit}, status: {result.message}")
+    print(f"inverted triangles: {inverted}")
+
+    directory = os.path.dirname(args.out)
+    if directory:
+        os.makedirs(directory, exist_ok=True)
+    write_obj(args.out + ".obj", V, uv, F)
+    plot_layout(args.out + ".png", uv, F, f"{name}: symmetric Dirichlet {result.fun:.3f}")
+    print(f"wrote {args.out}.obj and {args.out}.png")
+    return {"energy": result.fun, "iterations": result.nit, "inverted": inverted, "success": result.success,
+            "result": result}
+
+
+if __name__ == "__main__":
+    main()
+    sys.exit(0)
