@@ -142,13 +142,14 @@ class Recorder:
         self.columns = [("iter", "6d"), ("fun", "14.6e"), ("grad_norm", "11.3e"),
                         ("step", "11.3e")] + list(columns)
         self.printer = ProgressPrinter(self.columns, verbose=verbose)
-        self.history = {name: [] for name, _ in self.columns if name != "iter"}
+        self._row_names = [name for name, _ in self.columns if name != "iter"]
+        self.history = {name: [] for name in self._row_names}
 
     def iteration(self, nit, z, f, g, step, **values):
         """Record iteration ``nit`` (0 is the start point); return True if the callback stops."""
         grad_norm = norm_inf(g) if g is not None else float("nan")
         row = {"iter": nit, "fun": f, "grad_norm": grad_norm, "step": step, **values}
-        for name in self.history:
+        for name in self._row_names:
             self.history[name].append(row.get(name))
         self.printer(row)
 

@@ -16,10 +16,11 @@ the sign of λ.
     L_A = f + λᵀh + (ρ/2)‖h‖² + (1/(2ρ)) Σ_i (max(0, μ_i + ρ c_i)² − μ_i²)
 
 then updates λ ← λ + ρh, μ ← max(0, μ + ρc), and multiplies ρ by ``rho_factor``
-when the violation fell by less than the factor ``decrease``.
+when the violation is above ``ctol`` and fell by less than the factor ``decrease``.
 
 "penalty" minimizes f + (ρ/2)(‖h‖² + ‖max(0, c)‖²) for ρ growing by ``rho_factor``
-each outer iteration; its multiplier estimates are λ = ρh, μ = ρ max(0, c).
+in each outer iteration that ends above ``ctol``. Its multiplier estimates are
+λ = ρh, μ = ρ max(0, c).
 
 The violation is v = max(‖h‖∞, ‖max(0, c)‖∞). The run converges when v ≤ ``ctol``
 and the gradient of the (augmented) Lagrangian has max norm ≤ ``gtol``. It reports
@@ -238,7 +239,8 @@ def augmented_lagrangian(problem, constraints, options=None, callback=None, verb
     """Minimize subject to ``constraints`` by the augmented Lagrangian method.
 
     Options: ``maxiter`` 50 outer iterations; ``gtol`` 1e-6 on the Lagrangian
-    gradient (also the inner solver's gtol unless ``inner_options`` sets one);
+    gradient (also the inner solver's gtol, with its xtol and ftol at 0, unless
+    ``inner_options`` sets them);
     ``ctol`` 1e-8 on the violation; ``rho`` 10 (initial penalty), ``rho_factor`` 10,
     ``rho_max`` 1e10, ``decrease`` 0.25; ``inner_method`` "lbfgs" (any method of
     `dualtape.optimize.run` that needs no Hessian) with ``inner_options``.
@@ -283,7 +285,11 @@ def _outer_loop(method, problem, constraints, options, callback, verbose):
         raise TypeError(f"option inner_options must be a dict, got "
                         f"{type(options['inner_options']).__name__}")
     inner_options = dict(options["inner_options"] or {})
+    # The outer test needs the inner gradient below gtol, so the inner run must not
+    # stop earlier on a small step or function change.
     inner_options.setdefault("gtol", gtol)
+    inner_options.setdefault("xtol", 0.0)
+    inner_options.setdefault("ftol", 0.0)
     inner_solver = UNCONSTRAINED_METHODS[inner_name]
 
     inner = _PenalizedProblem(problem, cset, method)
@@ -341,7 +347,7 @@ def _outer_loop(method, problem, constraints, options, callback, verbose):
                        f"and max |∇L_i| = {lagrangian_norm:.3e} <= gtol = {gtol:.3e}")
             break
 
-        grow = method == "penalty" or violation > decrease * previous_violation
+        grow = violation > ctol and (method == "penalty" or violation > decrease * previous_violation)
         increased = grow and inner.rho < rho_max
         trend.append((increased, violation <= 0.5 * previous_violation))
         if violation > ctol and len(trend) >= 3 and all(up and not halved for up, halved in trend[-3:]):

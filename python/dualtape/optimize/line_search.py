@@ -48,6 +48,10 @@ class _Phi:
         self.n_trials = 0
         self.n_non_finite = 0
 
+    def moves(self, t):
+        """Return whether the step t changes z in floating point."""
+        return not np.array_equal(self.z + t * self.d, self.z)
+
     def __call__(self, t):
         z_t = self.z + t * self.d
         f, g = self.problem.value_and_gradient(z_t)
@@ -80,6 +84,8 @@ def armijo(problem, z, f0, g0, d, t0=1.0, c1=1e-4, max_trials=50, curvature=0.0)
     phi = _Phi(problem, z, d)
     t = t0
     for _ in range(max_trials):
+        if not phi.moves(t):
+            break
         z_t, f_t, g_t, _ = phi(t)
         decrease = c1 * (t * slope0 + 0.5 * t * t * model_slope)
         if f_t <= f0 + decrease:
@@ -94,9 +100,9 @@ def armijo(problem, z, f0, g0, d, t0=1.0, c1=1e-4, max_trials=50, curvature=0.0)
             t *= 0.1
 
     return LineSearchResult(False, t, None, f0, None, phi.n_trials,
-                            f"no step met the Armijo condition in {max_trials} trials "
+                            f"no step met the Armijo condition in {phi.n_trials} trials "
                             f"(last t = {t:.3e}, gradient·d = {slope0:.3e})",
-                            all_non_finite=phi.n_non_finite == phi.n_trials)
+                            all_non_finite=phi.n_trials > 0 and phi.n_non_finite == phi.n_trials)
 
 
 def _cubic_minimizer(a, fa, da, b, fb, db):
@@ -169,7 +175,7 @@ def strong_wolfe(problem, z, f0, g0, d, t0=1.0, c1=1e-4, c2=0.9, max_trials=50, 
         lo, hi = bracket
         while phi.n_trials < max_trials:
             t = _interpolate(lo, hi)
-            if abs(hi[0] - lo[0]) <= 1e-16 * max(1.0, abs(lo[0])):
+            if abs(hi[0] - lo[0]) <= 1e-16 * max(1.0, abs(lo[0])) or not phi.moves(t):
                 break
             z_t, f_t, g_t, slope_t = phi(t)
             if f_t > armijo_bound(t) or f_t >= lo[1]:
@@ -189,4 +195,4 @@ def strong_wolfe(problem, z, f0, g0, d, t0=1.0, c1=1e-4, c2=0.9, max_trials=50, 
     return LineSearchResult(False, t, None, f0, None, phi.n_trials,
                             f"no step met the Armijo condition in {phi.n_trials} trials "
                             f"(last t = {t:.3e}, gradient·d = {slope0:.3e})",
-                            all_non_finite=phi.n_non_finite == phi.n_trials)
+                            all_non_finite=phi.n_trials > 0 and phi.n_non_finite == phi.n_trials)

@@ -1,0 +1,516 @@
+"""Unconstrained solvers of dualtape.optimize on plain functions with known minima."""
+
+import math
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+
+from dualtape.optimize import Problem, Status, StopRequest, make_schedule, run
+from dualtape.optimize import line_search as ls
+
+# -- test problems -----------------------------------------------------------------
+
+A_QUAD = np.array([[3.0, 1.0, 0.0], [1.0, 2.0, 0.5], [0.0, 0.5, 1.0]])
+B_QUAD = np.array([1.0, -1.0, 2.0])
+X_QUAD = np.linalg.solve(A_QUAD, B_QUAD)
+
+
+def quadratic_problem(x0=(2.0, 3.0, -1.0)):
+    return Problem.from_function(lambda x: 0.5 * x @ A_QUAD @ x - B_QUAD @ x, x0,
+                                 grad=lambda x: A_QUAD @ x - B_QUAD, hess=lambda x: A_QUAD)
+
+
+def rosenbrock(x):
+    return (1 - x[0]) ** 2 + 100 * (x[1] - x[0] ** 2) ** 2
+
+
+def rosenbrock_grad(x):
+    return np.array([-2 * (1 - x[0]) - 400 * x[0] * (x[1] - x[0] ** 2), 200 * (x[1] - x[0] ** 2)])
+
+
+def rosenbrock_hess(x):
+    return np.array([[2 - 400 * (x[1] - 3 * x[0] ** 2), -400 * x[0]], [-400 * x[0], 200.0]])
+
+
+def rosenbrock_problem():
+    return Problem.from_function(rosenbrock, [-1.2, 1.0], grad=rosenbrock_grad, hess=rosenbrock_hess)
+
+
+def quartic_problem(x0):
+    """f(x) = x⁴/4 − x²/2: minima at ±1, a maximum at 0."""
+    return Problem.from_function(lambda x: x[0] ** 4 / 4 - x[0] ** 2 / 2, [x0],
+                                 grad=lambda x: np.array([x[0] ** 3 - x[0]]),
+                                 hess=lambda x: np.array([[3 * x[0] ** 2 - 1]]))
+
+
+# -- convergence on known minima -----------------------------------------------------
+
+QUADRATIC_CASES = [
+    ("newton", {}, 2),
+    ("lbfgs", {}, 15),
+    ("lbfgs", {"line_search": "armijo"}, 20),
+    ("gd", {}, 100),
+    ("gd", {"line_search": "wolfe"}, 100),
+    ("gd", {"line_search": "fixed", "lr": 0.3}, 200),
+    ("sgd", {"lr": 0.3}, 200),
+    ("momentum", {"lr": 0.05}, 600),
+    ("nesterov", {"lr": 0.05}, 400),
+    ("rmsprop", {"lr": 0.05, "schedule": "exponential", "decay_rate": 0.5,
+                 "decay_steps": 300, "maxiter": 6000}, 6000),
+    ("adam", {"lr": 0.05}, 1000),
+]
+
+
+@pytest.mark.parametrize("method, options, budget", QUADRATIC_CASES)
+def test_quadratic_reaches_minimum(method, options, budget):
+    result = run(method, quadratic_problem(), options=options)
+
+    assert result.nit <= budget, result.message
+    assert np.allclose(result.x, X_QUAD, atol=1e-5), (result.x, result.message)
+    assert result.success, result.message
+    assert result.extra["method"] == method
+
+
+ROSENBROCK_CASES = [
+    ("newton", {}, 40),
+    ("lbfgs", {}, 60),
+    ("lbfgs", {"line_search": "armijo"}, 80),
+    ("gd", {"maxiter": 20000, "ftol": 0, "xtol": 0}, 15000),
+    ("gd", {"maxiter": 20000, "ftol": 0, "xtol": 0, "line_search": "wolfe"}, 15000),
+    ("momentum", {"lr": 1e-3, "maxiter": 10000}, 5000),
+    ("nesterov", {"lr": 1e-3, "maxiter": 10000}, 5000),
+    ("rmsprop", {"lr": 1e-3, "schedule": "exponential", "decay_rate": 0.5,
+                 "decay_steps": 2000, "maxiter": 20000, "gtol": 1e-4}, 20000),
+    ("adam", {"lr": 1e-2, "maxiter": 10000}, 8000),
+]
+
+
+@pytest.mark.parametrize("method, options, budget", ROSENBROCK_CASES)
+def test_rosenbrock_reaches_one_one(method, options, budget):
+    result = run(method, rosenbrock_problem(), options=options)
+
+    assert result.nit <= budget, result.message
+    assert np.allclose(result.x, [1.0, 1.0], atol=1e-4), (result.x, result.message)
+    if method != "rmsprop":
+        assert result.status == Status.CONVERGED_GRADIENT, result.message
+
+
+def test_adam_first_step_is_lr():
+    rng = np.random.default_rng(0)
+    x0 = rng.normal(size=5)
+    shift = rng.normal(size=5) * 10
+    problem = Problem.from_function(lambda x: 0.5 * np.sum((x - shift) ** 2), x0,
+                                    grad=lambda x: x - shift)
+
+    result = run("adam", problem, options={"maxiter": 1, "lr": 1e-3})
+
+    step = result.x - x0
+    assert np.allclose(np.abs(step), 1e-3, rtol=1e-6)
+    assert np.array_equal(np.sign(step), np.sign(shift - x0))
+
+
+def test_lbfgs_armijo_quartic_reaches_one():
+    result = run("lbfgs", quartic_problem(0.1), options={"line_search": "armijo"})
+
+    assert result.success, result.message
+    assert result.x[0] == pytest.approx(1.0, abs=1e-6)
+    assert all(f_next <= f for f, f_next in zip(result.history["fun"], result.history["fun"][1:]))
+
+
+def test_newton_projection_quartic_reaches_one():
+    result = run("newton", quartic_problem(0.3))
+
+    assert result.success, result.message
+    assert result.x[0] == pytest.approx(1.0, abs=1e-8)
+    assert result.history["min_eig"][1] == pytest.approx(3 * 0.3 ** 2 - 1)
+
+
+@pytest.mark.parametrize("projection", ["abs", "clamp", "shift"])
+def test_newton_projections_avoid_maximum(projection):
+    result = run("newton", quartic_problem(0.3), options={"projection": projection})
+
+    assert result.success, result.message
+    assert abs(result.x[0]) == pytest.approx(1.0, abs=1e-8)
+
+
+@pytest.mark.parametrize("method", ["newton", "lbfgs", "gd", "sgd", "momentum", "nesterov",
+                                    "rmsprop", "adam"])
+def test_start_at_minimum_returns_at_once(method):
+    problem = quadratic_problem(X_QUAD)
+
+    result = run(method, problem)
+
+    assert result.success
+    assert result.status == Status.CONVERGED_GRADIENT
+    assert result.nit == 0
+    assert result.nfev == 1
+    assert np.array_equal(result.x, X_QUAD)
+
+
+def test_newton_leaves_maximum_start():
+    result = run("newton", quartic_problem(0.0))
+
+    assert result.success, result.message
+    assert abs(result.x[0]) == pytest.approx(1.0, abs=1e-8)
+    assert result.nit >= 1
+
+
+def test_newton_saddle_without_iterations_not_minimum():
+    result = run("newton", quartic_problem(0.0), options={"maxiter": 0})
+
+    assert not result.success
+    assert result.status == Status.NOT_A_MINIMUM
+    assert "-1.000e+00" in result.message
+
+
+def test_newton_saddle_2d_escapes():
+    # f = x² − y² + y⁴/4 has a saddle at 0 and minima at (0, ±√2).
+    problem = Problem.from_function(
+        lambda x: x[0] ** 2 - x[1] ** 2 + x[1] ** 4 / 4, [0.0, 0.0],
+        grad=lambda x: np.array([2 * x[0], -2 * x[1] + x[1] ** 3]),
+        hess=lambda x: np.array([[2.0, 0.0], [0.0, -2 + 3 * x[1] ** 2]]))
+
+    result = run("newton", problem)
+
+    assert result.success, result.message
+    assert np.allclose(np.abs(result.x), [0.0, math.sqrt(2)], atol=1e-8)
+
+
+def test_newton_sparse_chained_rosenbrock():
+    n = 30
+
+    def f(x):
+        return np.sum(100 * (x[1:] - x[:-1] ** 2) ** 2 + (1 - x[:-1]) ** 2)
+
+    def grad(x):
+        g = np.zeros(n)
+        r = x[1:] - x[:-1] ** 2
+        g[:-1] += -400 * x[:-1] * r - 2 * (1 - x[:-1])
+        g[1:] += 200 * r
+        return g
+
+    def hess(x):
+        diagonal = np.zeros(n)
+        diagonal[:-1] += 1200 * x[:-1] ** 2 - 400 * x[1:] + 2
+        diagonal[1:] += 200
+        off = -400 * x[:-1]
+        return sp.diags([off, diagonal, off], [-1, 0, 1], format="csr")
+
+    x0 = np.linspace(-1.0, 1.0, n)
+    result = run("newton", Problem.from_function(f, x0, grad=grad, hess=hess),
+                 options={"maxiter": 500})
+
+    assert result.success, result.message
+    assert np.allclose(result.x, 1.0, atol=1e-6)
+    assert np.nanmax(result.history["shift"][1:]) > 0
+
+
+# -- non-finite values ------------------------------------------------------------
+
+def test_nan_at_start_fails():
+    problem = Problem.from_function(lambda x: float("nan"), [1.0, 2.0], grad=lambda x: x)
+
+    result = run("lbfgs", problem)
+
+    assert not result.success
+    assert result.status == Status.NON_FINITE
+    assert result.nit == 0
+    assert np.array_equal(result.x, [1.0, 2.0])
+
+
+@pytest.mark.parametrize("method, options", [
+    ("gd", {"line_search": "fixed", "lr": 10.0}),
+    ("sgd", {"lr": 10.0}),
+    ("momentum", {"lr": 10.0}),
+    ("nesterov", {"lr": 10.0}),
+    ("rmsprop", {"lr": 10.0}),
+    ("adam", {"lr": 10.0}),
+])
+def test_nan_during_run_returns_last_finite(method, options):
+    # log(x) is NaN for x < 0, and every method's first step jumps there.
+    problem = Problem.from_function(lambda x: x[0] - np.log(x[0]), [0.5],
+                                    grad=lambda x: np.array([1 - 1 / x[0]]))
+    seen = []
+
+    result = run(method, problem, options=options, callback=lambda state: seen.append(state["x"]))
+
+    assert not result.success
+    assert result.status == Status.NON_FINITE
+    assert np.all(np.isfinite(result.x))
+    assert math.isfinite(result.fun)
+    assert result.fun == pytest.approx(result.x[0] - math.log(result.x[0]))
+    assert "non-finite" in result.message
+
+
+@pytest.mark.parametrize("method", ["gd", "lbfgs", "newton"])
+def test_nan_everywhere_but_start_fails(method):
+    start = np.array([0.5])
+
+    def f(x):
+        return 0.5 * float(x @ x) if np.array_equal(x, start) else float("nan")
+
+    problem = Problem.from_function(f, start, grad=lambda x: x, hess=lambda x: np.eye(1))
+
+    result = run(method, problem)
+
+    assert not result.success
+    assert result.status == Status.NON_FINITE, result.message
+    assert np.array_equal(result.x, start)
+
+
+def test_line_search_backs_off_nan_region():
+    # f is undefined (NaN) for x > 1.5; the minimizer 1 lies inside the domain.
+    def f(x):
+        return float("nan") if x[0] > 1.5 else (x[0] - 1.0) ** 2
+
+    problem = Problem.from_function(f, [-3.0], grad=lambda x: 2 * (x - 1.0))
+
+    result = run("lbfgs", problem)
+
+    assert result.success, result.message
+    assert result.x[0] == pytest.approx(1.0, abs=1e-6)
+
+
+# -- mini-batches and reproducibility -----------------------------------------------
+
+def least_squares_sum(n_elements=40, seed=0, log=None):
+    """f(x) = Σ_i (a_iᵀx − b_i)² as a problem of n_elements elements."""
+    rng = np.random.default_rng(seed)
+    a = rng.normal(size=(n_elements, 3))
+    b = a @ np.array([1.0, -2.0, 0.5]) + 0.01 * rng.normal(size=n_elements)
+
+    def fun(x, indices):
+        if log is not None:
+            log.append(np.array(indices))
+        r = a[indices] @ x - b[indices]
+        return float(r @ r), 2 * a[indices].T @ r
+
+    return Problem.from_sum(fun, n_elements, np.zeros(3)), a, b
+
+
+def test_from_sum_batch_scaling_unbiased():
+    problem, a, b = least_squares_sum()
+    x = np.array([0.3, 0.1, -0.2])
+    batch = np.array([3, 7, 11, 30])
+
+    f_batch, g_batch = problem.value_and_gradient_batch(x, batch)
+
+    r = a[batch] @ x - b[batch]
+    assert f_batch == pytest.approx(40 / 4 * float(r @ r))
+    assert np.allclose(g_batch, 40 / 4 * 2 * a[batch].T @ r)
+
+
+def test_epoch_touches_every_element_once():
+    log = []
+    problem, _, _ = least_squares_sum(n_elements=23, log=log)
+
+    run("sgd", problem, options={"batch_size": 5, "epochs": 1, "lr": 1e-3, "seed": 3})
+
+    batches = [indices for indices in log if indices.size != 23]
+    assert [indices.size for indices in batches] == [5, 5, 5, 5, 3]
+    assert np.array_equal(np.sort(np.concatenate(batches)), np.arange(23))
+
+
+@pytest.mark.parametrize("method", ["sgd", "momentum", "nesterov", "rmsprop", "adam"])
+def test_minibatch_converges_near_solution(method):
+    problem, a, b = least_squares_sum(n_elements=64)
+    solution = np.linalg.lstsq(a, b, rcond=None)[0]
+    lr = {"sgd": 2e-3, "momentum": 5e-4, "nesterov": 5e-4, "rmsprop": 2e-2, "adam": 5e-2}[method]
+
+    result = run(method, problem, options={"batch_size": 8, "epochs": 60, "lr": lr, "seed": 1,
+                                           "schedule": "inverse-time", "decay_rate": 1.0,
+                                           "decay_steps": 50})
+
+    assert np.allclose(result.x, solution, atol=0.05), (result.x, solution)
+    assert result.nit == 60 * 8
+    assert len(result.history["epoch_fun"]) == 61
+    assert result.history["epoch_fun"][-1] < 0.1 * result.history["epoch_fun"][0]
+
+
+def test_sgd_reproducible_with_seed():
+    options = {"batch_size": 4, "epochs": 3, "lr": 1e-2, "seed": 42}
+
+    first = run("sgd", least_squares_sum()[0], options=options)
+    second = run("sgd", least_squares_sum()[0], options=options)
+    other = run("sgd", least_squares_sum()[0], options={**options, "seed": 7})
+
+    assert np.array_equal(first.x, second.x)
+    assert first.history["fun"] == second.history["fun"]
+    assert not np.array_equal(first.x, other.x)
+
+
+def test_batch_size_on_plain_function_rejected():
+    with pytest.raises(ValueError, match="batch_size"):
+        run("adam", quadratic_problem(), options={"batch_size": 2})
+
+
+def test_batch_size_larger_than_elements_rejected():
+    with pytest.raises(ValueError, match="exceeds"):
+        run("sgd", least_squares_sum()[0], options={"batch_size": 41})
+
+
+def test_epochs_without_batches_rejected():
+    with pytest.raises(ValueError, match="epochs"):
+        run("sgd", quadratic_problem(), options={"epochs": 3})
+
+
+# -- callback, verbose, stopping messages, options ----------------------------------
+
+@pytest.mark.parametrize("method", ["gd", "lbfgs", "newton", "adam"])
+def test_callback_true_stops_run(method):
+    states = []
+
+    def callback(state):
+        states.append(state)
+        return state["nit"] == 3
+
+    result = run(method, rosenbrock_problem(), callback=callback)
+
+    assert result.status == Status.CALLBACK_STOP
+    assert not result.success
+    assert result.nit == 3
+    assert [state["nit"] for state in states] == [0, 1, 2, 3]
+    assert set(states[-1]) >= {"x", "fun", "grad", "grad_norm", "step", "method", "nit"}
+    assert np.array_equal(states[-1]["x"], result.x)
+
+
+def test_callback_stop_request_stops_run():
+    def callback(state):
+        if state["nit"] == 2:
+            raise StopRequest
+
+    result = run("lbfgs", rosenbrock_problem(), callback=callback)
+
+    assert result.status == Status.CALLBACK_STOP
+    assert result.nit == 2
+
+
+def test_verbose_prints_fixed_columns(capsys):
+    run("lbfgs", rosenbrock_problem(), verbose=1)
+
+    lines = capsys.readouterr().out.rstrip("\n").splitlines()
+    header, rows, final = lines[0], lines[1:-1], lines[-1]
+    assert header.split()[:4] == ["iter", "fun", "grad_norm", "step"]
+    assert len(rows) > 10
+    assert {len(row) for row in rows} == {len(header)}
+    assert final.startswith("converged: gradient norm")
+
+
+def test_silent_by_default(capsys):
+    run("gd", quadratic_problem())
+
+    assert capsys.readouterr().out == ""
+
+
+def test_stopping_messages_state_measured_values():
+    gradient = run("lbfgs", quadratic_problem(), options={"gtol": 1e-3})
+    step = run("gd", quadratic_problem(), options={"gtol": 0, "ftol": 0, "xtol": 1e-4})
+    function = run("gd", quadratic_problem(), options={"gtol": 0, "xtol": 0, "ftol": 1e-6})
+    limit = run("gd", quadratic_problem(), options={"maxiter": 2})
+
+    assert gradient.status == Status.CONVERGED_GRADIENT
+    assert "<= gtol = 1.000e-03" in gradient.message
+    assert step.status == Status.CONVERGED_STEP
+    assert "xtol" in step.message
+    assert function.status == Status.CONVERGED_FUNCTION
+    assert "ftol" in function.message
+    assert limit.status == Status.MAX_ITERATIONS
+    assert "maxiter = 2" in limit.message
+    assert limit.nit == 2
+
+
+def test_result_fields_consistent():
+    result = run("lbfgs", rosenbrock_problem())
+
+    assert result.fun == pytest.approx(rosenbrock(result.x))
+    assert np.allclose(result.grad, rosenbrock_grad(result.x))
+    assert len(result.history["fun"]) == result.nit + 1
+    assert result.njev == result.nfev
+    assert result.time >= 0
+
+
+@pytest.mark.parametrize("method, options, match", [
+    ("gd", {"learning_rate": 0.1}, "unknown option"),
+    ("gd", {"line_search": "exact"}, "line_search"),
+    ("adam", {"lr": -1.0}, "lr"),
+    ("adam", {"beta1": 1.0}, "beta1"),
+    ("lbfgs", {"m": 0}, "m must be"),
+    ("lbfgs", {"c1": 0.95, "c2": 0.9}, "c2"),
+    ("newton", {"projection": "square"}, "projection"),
+    ("sgd", {"schedule": "cosine"}, "schedule"),
+    ("gd", {"maxiter": -1}, "maxiter"),
+    ("gd", {"gtol": float("nan")}, "gtol"),
+])
+def test_invalid_options_rejected(method, options, match):
+    with pytest.raises(ValueError, match=match):
+        run(method, quadratic_problem(), options=options)
+
+
+def test_unknown_method_rejected():
+    with pytest.raises(ValueError, match="method must be one of"):
+        run("bfgs", quadratic_problem())
+
+
+def test_newton_without_hessian_rejected():
+    problem = Problem.from_function(rosenbrock, [-1.2, 1.0], grad=rosenbrock_grad)
+
+    with pytest.raises(ValueError, match="hess="):
+        run("newton", problem)
+
+
+def test_schedules():
+    inverse = make_schedule(0.1, "inverse-time", decay_rate=0.5, decay_steps=10)
+    exponential = make_schedule(0.1, "exponential", decay_rate=0.5, decay_steps=10)
+    custom = make_schedule(0.1, lambda k: 1.0 / (k + 1))
+
+    assert inverse(0) == pytest.approx(0.1)
+    assert inverse(20) == pytest.approx(0.05)
+    assert exponential(20) == pytest.approx(0.025)
+    assert custom(3) == pytest.approx(0.25)
+    with pytest.raises(ValueError, match="schedule returned"):
+        make_schedule(0.1, lambda k: -1.0)(0)
+
+
+def test_callable_schedule_used_by_run():
+    result = run("sgd", quadratic_problem(), options={"schedule": lambda k: 0.1 / (k + 1),
+                                                      "maxiter": 5})
+
+    assert result.history["lr"][1:] == pytest.approx([0.1, 0.05, 0.1 / 3, 0.025, 0.02])
+
+
+# -- line searches -----------------------------------------------------------------
+
+def test_strong_wolfe_conditions_hold():
+    problem = rosenbrock_problem()
+    z = np.array([-1.2, 1.0])
+    f, g = problem.value_and_gradient(z)
+    d = -g / np.linalg.norm(g)
+
+    found = ls.strong_wolfe(problem, z, f, g, d, t0=1.0, c1=1e-4, c2=0.1)
+
+    assert found.success, found.message
+    slope0 = g @ d
+    assert found.f <= f + 1e-4 * found.step * slope0
+    assert abs(found.g @ d) <= 0.1 * abs(slope0)
+
+
+def test_armijo_sufficient_decrease_holds():
+    problem = rosenbrock_problem()
+    z = np.array([-1.2, 1.0])
+    f, g = problem.value_and_gradient(z)
+
+    found = ls.armijo(problem, z, f, g, -g, t0=1.0, c1=1e-4)
+
+    assert found.success
+    assert found.step < 1.0
+    assert found.f <= f + 1e-4 * found.step * (g @ -g)
+
+
+def test_line_search_rejects_ascent_direction():
+    problem = rosenbrock_problem()
+    z = np.array([-1.2, 1.0])
+    f, g = problem.value_and_gradient(z)
+
+    assert not ls.strong_wolfe(problem, z, f, g, g).success
+    assert not ls.armijo(problem, z, f, g, g).success
