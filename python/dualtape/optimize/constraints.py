@@ -25,7 +25,9 @@ in each outer iteration that ends above ``ctol``. Its multiplier estimates are
 The violation is v = max(‖h‖∞, ‖max(0, c)‖∞). The run converges when v ≤ ``ctol``
 and the gradient of the (augmented) Lagrangian has max norm ≤ ``gtol``. It reports
 the problem infeasible when ρ grew in each of the last three outer iterations and
-v did not halve in any of them (for a feasible problem v falls at least like 1/ρ).
+v did not halve in any of them (for a feasible problem v falls at least like 1/ρ),
+while, for the augmented Lagrangian, the last multiplier update ρ·v was at least half
+the size of the multipliers.
 """
 
 from __future__ import annotations
@@ -350,7 +352,13 @@ def _outer_loop(method, problem, constraints, options, callback, verbose):
         grow = violation > ctol and (method == "penalty" or violation > decrease * previous_violation)
         increased = grow and inner.rho < rho_max
         trend.append((increased, violation <= 0.5 * previous_violation))
-        if violation > ctol and len(trend) >= 3 and all(up and not halved for up, halved in trend[-3:]):
+        # Without a feasible point the multipliers grow like ρ·v in every update. When
+        # they barely change, the violation left is noise of the inner solves instead.
+        multipliers_moving = (method == "penalty"
+                              or inner.rho * violation >= 0.5 * max(norm_inf(inner.lam),
+                                                                    norm_inf(inner.mu)))
+        if (violation > ctol and multipliers_moving and len(trend) >= 3
+                and all(up and not halved for up, halved in trend[-3:])):
             status = Status.INFEASIBLE
             message = (f"{Status.NAMES[status]}: the violation {violation:.3e} > ctol = {ctol:.3e} "
                        f"did not halve in the last 3 outer iterations while rho grew to "
