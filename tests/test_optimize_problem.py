@@ -42,8 +42,7 @@ class FakeObjective:
     def value_and_gradient_batch(self, x, element_indices):
         self.batches.append(np.array(element_indices))
         f, g = self._terms(x, element_indices)
-        scale = self.n_elements / len(element_indices)
-        return scale * f, scale * g.reshape(np.shape(x))
+        return f, g.reshape(np.shape(x))
 
     def hessian(self, x):
         return sp.identity(np.size(x), format="csr")
@@ -124,6 +123,18 @@ def test_objective_minibatches_use_its_scaling():
     assert result.success, result.message
     assert len(objective.batches) == 3 * len(result.history["epoch_fun"][1:])
     assert np.allclose(result.x, objective.targets, atol=1e-5)
+
+
+def test_objective_batch_scaled_by_problem():
+    objective = FakeObjective(n_vertices=6)
+    problem = Problem.from_objective(objective, np.zeros((6, 2)))
+    z = np.random.default_rng(1).normal(size=12)
+
+    f_batch, g_batch = problem.value_and_gradient_batch(z, [1, 4])
+    f_plain, g_plain = objective.value_and_gradient_batch(z.reshape(6, 2), [1, 4])
+
+    assert f_batch == pytest.approx(3.0 * f_plain)
+    assert np.allclose(g_batch, 3.0 * g_plain.ravel())
 
 
 def test_x_keeps_caller_shape():
@@ -236,3 +247,28 @@ def test_counts_reset_per_run():
 
     assert first.nfev == second.nfev
     assert problem.nfev == 0
+
+
+def test_real_objective_minibatches_and_fixed_vertex():
+    import dualtape as dt
+
+    if not hasattr(dt, "ElementEnergy"):
+        pytest.skip("this build has no dualtape.ElementEnergy")
+
+    def spring(x, p):
+        d = x[1] - x[0]
+        return (dt.sqrt(d[0] * d[0] + d[1] * d[1]) - 1.0) ** 2
+
+    edges = np.array([[i, i + 1] for i in range(9)])
+    objective = dt.Objective([dt.ElementEnergy(spring, edges, 2)])
+    rng = np.random.default_rng(0)
+    x0 = np.column_stack([np.arange(10) * 0.7, rng.normal(size=10) * 0.1])
+    problem = Problem.from_objective(objective, x0, fixed=np.array([0]))
+
+    result = run("adam", problem, options={"lr": 1e-2, "batch_size": 3, "epochs": 300, "seed": 0})
+
+    lengths = np.linalg.norm(np.diff(result.x, axis=0), axis=1)
+    assert result.success, result.message
+    assert np.allclose(lengths, 1.0, atol=1e-5)
+    assert np.array_equal(result.x[0], x0[0])
+    assert problem.n_elements == 9

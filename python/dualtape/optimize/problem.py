@@ -6,8 +6,8 @@ variables keep their initial values), checks what the user's functions return,
 and counts evaluations.
 
 Mini-batches. A problem made of elements (an `Objective`, or `Problem.from_sum`)
-has ``n_elements`` set, and ``value_and_gradient_batch(z, element_indices)`` returns
-the unbiased estimate of the full sum
+has ``n_elements`` set, and ``value_and_gradient_batch(z, element_indices)`` scales
+the plain batch sum into the unbiased estimate of the full sum
 
     f_B(z) = (n_elements / |B|) · Σ_{e ∈ B} f_e(z)
 
@@ -306,14 +306,16 @@ class Problem:
         """Wrap a `dualtape.Objective` (or any object with the same methods).
 
         Uses ``obj.value(x)``, ``obj.value_and_gradient(x)``, ``obj.n_elements`` and
-        ``obj.value_and_gradient_batch(x, element_indices)`` on full-shape x.
-        The batch method must already return the scaled estimate
-        ``(n_elements / len(batch)) · Σ f_e``. ``obj.hessian(x)`` is used when present.
+        ``obj.value_and_gradient_batch(x, element_indices)`` on full-shape x. The
+        batch method returns the plain sum Σ_{e∈B} f_e over the listed elements, and
+        this problem scales it by ``n_elements / len(B)``. ``obj.hessian(x)`` is
+        used when present.
 
         ``fixed`` holds variable blocks at their ``x0`` values: a boolean mask shaped
         like x, or integer block indices. A block is a row of a 2-D ``x0``; for a
         flat ``x0`` it is ``obj.dim`` consecutive entries (1 when ``obj`` has no
-        ``dim``).
+        ``dim``). When ``fixed`` is None, the variables that ``obj`` itself fixes
+        (``obj.free`` is False) are held instead.
         """
         for method in ("value", "value_and_gradient"):
             if not callable(getattr(obj, method, None)):
@@ -346,13 +348,17 @@ class Problem:
         else:
             n_elements = None
 
+        own_free = getattr(obj, "free", None)
+        if fixed is None and own_free is not None and not np.all(own_free):
+            fixed = ~np.asarray(own_free, dtype=bool).reshape(-1)
+
         if x0.ndim == 2:
             block_size = 1 if fixed is not None and np.asarray(fixed).dtype == bool else x0.shape[1]
         else:
             block_size = int(getattr(obj, "dim", 1) or 1)
         free = _free_indices(fixed, shape, block_size)
         return cls(x0, free, value, value_and_gradient, hessian, n_elements=n_elements,
-                   batch_fn=batch, batch_scaled=True, name="obj")
+                   batch_fn=batch, batch_scaled=False, name="obj")
 
     # -- free <-> full ------------------------------------------------------------
 
