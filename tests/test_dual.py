@@ -284,6 +284,15 @@ def test_where_untaken_branch_is_zero():
     assert selected.tangent == 0.0
 
 
+def test_where_on_arrays_of_duals():
+    x = np.array([Dual(-1.0, [1.0, 0.0]), Dual(4.0, [0.0, 1.0])], dtype=object)
+    result = dm.where(np.array([False, True]), dm.sqrt(dm.abs(x)), 2.0 * x)
+    assert result.dtype == object
+    assert [item.value for item in result] == [-2.0, 2.0]
+    assert result[0].tangent.tolist() == [2.0, 0.0]
+    assert result[1].tangent.tolist() == [0.0, 0.25]
+
+
 def test_sqrt_derivative_at_zero():
     result = dm.sqrt(Dual(0.0, 1.0))
     assert result.value == 0.0

@@ -291,6 +291,8 @@ NOT_ANALYTIC = [
     ("real cast", lambda v: np.asarray(v, dtype=float).sum()),
     ("real result", lambda v: 3.0),
     ("real part", lambda v: np.real(v[0] * v[1])),
+    (".real", lambda v: v[0].real * v[1] + v[1] ** 2),
+    (".imag", lambda v: v.imag.sum() + v[0]),
 ]
 
 
@@ -328,6 +330,19 @@ def test_complex_step_allows_unperturbed_branches():
 
     np.testing.assert_allclose(gradient(g, np.array([1.5, 0.5]), method="complex"),
                                [2 * 5.0 * 1.5, 1.0], rtol=1e-15)
+
+
+def test_complex_step_allows_printing_and_dt_norm(capsys):
+    def f(v):
+        print(v, v[0], f"{v[1]:.2f}", repr(v))
+        return dm.norm(v) * v[0]
+
+    x = np.array([0.7, 1.3])
+    radius = math.hypot(0.7, 1.3)
+    # d/dx₀ (|x| x₀) = x₀² / |x| + |x|, d/dx₁ = x₀ x₁ / |x|
+    expected = [0.49 / radius + radius, 0.7 * 1.3 / radius]
+    np.testing.assert_allclose(gradient(f, x, method="complex"), expected, rtol=1e-15)
+    assert "1.30" in capsys.readouterr().out
 
 
 def test_complex_step_check_inactive_outside():

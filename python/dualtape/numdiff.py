@@ -22,16 +22,19 @@ The complex step detects some functions that are not complex-analytic and raises
 `NotComplexAnalyticError` instead of returning a wrong derivative. It detects:
 
 - calls of ``dualtape.abs``, ``minimum``, ``maximum``, ``sign`` and ``where``;
-- NumPy's ``abs``, ``sign``, ``maximum``, ``minimum``, rounding and comparisons, and
-  Python's ``<``, ``==``, ``abs()``, ``max()`` and ``min()``, on the array passed to f
-  and on every value computed from it by indexing and NumPy ufuncs;
+- NumPy's ``abs``, ``sign``, ``maximum``, ``minimum``, rounding and comparisons,
+  ``.real`` and ``.imag``, and Python's ``<``, ``==``,
+  ``abs()``, ``max()`` and ``min()``, on the array passed to f and on every value
+  computed from it by indexing and NumPy ufuncs;
 - functions that drop the imaginary part (``float()``, ``math.*``, a cast to a real
   dtype) or return real values.
 
 Each check fires only on values with a nonzero imaginary part, that is, values that
 depend on the perturbed variable. A value that f rebuilds with ``np.asarray`` or
 ``np.array`` loses the array type that carries the checks, so comparisons on it go
-unseen; the ``dualtape`` functions above are checked in any case.
+unseen. So does ``np.linalg.norm``, which converts its input that way and computes
+the modulus √(Σ|zᵢ|²), not an analytic function (``dualtape.norm`` is analytic). The
+``dualtape`` functions above are checked in any case.
 """
 
 from __future__ import annotations
@@ -325,6 +328,37 @@ class _ComplexStepArray(np.ndarray):
 
     def __getitem__(self, index):
         return _wrap(super().__getitem__(index))
+
+    @property
+    def real(self):
+        # Re z drops the derivative that the complex step carries in Im z
+        plain = self.view(np.ndarray)
+        if _has_imaginary_part(plain):
+            raise NotComplexAnalyticError(
+                "taking the real part of a value that depends on the perturbed variable is "
+                "not complex-analytic (np.real, .real); use "
+                "method='central' or method='forward'")
+        return _wrap(plain.real)
+
+    @property
+    def imag(self):
+        plain = self.view(np.ndarray)
+        if _has_imaginary_part(plain):
+            raise NotComplexAnalyticError(
+                "taking the imaginary part of a value that depends on the perturbed variable "
+                "is not complex-analytic (np.imag, .imag); use "
+                "method='central' or method='forward'")
+        return _wrap(plain.imag)
+
+    # Printing goes through the plain array, whose formatting reads .real and .imag.
+    def __repr__(self):
+        return repr(self.view(np.ndarray))
+
+    def __str__(self):
+        return str(self.view(np.ndarray))
+
+    def __format__(self, spec):
+        return format(self.view(np.ndarray)[()] if self.ndim == 0 else self.view(np.ndarray), spec)
 
 
 # ---------------------------------------------------------------------------
