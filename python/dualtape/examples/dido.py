@@ -7,7 +7,7 @@ The variables are the N vertices v_i = (x_i, y_i), counterclockwise. The area
 
 with indices mod N. The example minimizes −A subject to the equality P(v) − P = 0
 by the augmented Lagrangian method (L-BFGS inside), from a perturbed ellipse
-(seeded). The answer is the regular N-gon, of area P² / (4 N tan(π/N)). The
+(seeded). The maximizer is the regular N-gon, of area P² / (4 N tan(π/N)). The
 multiplier is λ = dA*/dP = P / (2 N tan(π/N)). The example prints the relative area
 error, the spread of the side lengths and λ, and writes ``dido.png``.
 

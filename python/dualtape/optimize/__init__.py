@@ -71,7 +71,7 @@ def run(method, problem, x0=None, options=None, callback=None, verbose=0, transf
         0 is silent, 1 and 2 print one line per iteration and the final message.
     transform : Transform, optional
         Optimize u with x_free = transform.forward(u) (`Positive`, `Interval`,
-        `Simplex`); the result holds x in the constrained space. ``result.grad``
+        `Simplex`); the result contains x in the constrained space. ``result.grad``
         is the gradient with respect to x, the stopping tests use the one in u.
     constraints : list of Equality / Inequality, optional
         Needed by "penalty" and "augmented-lagrangian", rejected by the others.

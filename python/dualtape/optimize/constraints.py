@@ -24,10 +24,10 @@ in each outer iteration that ends above ``ctol``. Its multiplier estimates are
 
 The violation is v = max(‖h‖∞, ‖max(0, c)‖∞). The run converges when v ≤ ``ctol``
 and the gradient of the (augmented) Lagrangian has max norm ≤ ``gtol``. It reports
-the problem infeasible when ρ grew in each of the last three outer iterations and
-v did not halve in any of them (for a feasible problem v falls at least like 1/ρ),
-while, for the augmented Lagrangian, the last multiplier update ρ·v was at least half
-the size of the multipliers.
+the problem infeasible when ρ grew in each of the last three outer iterations but v
+did not halve in any of them, because for a feasible problem v falls at least like
+1/ρ. The augmented Lagrangian also requires that the last multiplier update ρ·v be
+at least half the size of the multipliers, since only then are they still growing.
 """
 
 from __future__ import annotations
@@ -98,9 +98,9 @@ class _Constraint:
 class Equality(_Constraint):
     """Equality constraint fn(x) = 0.
 
-    ``fn(x)`` gets x in the caller's shape and returns a scalar or a 1-D array;
-    ``jac(x)`` returns its Jacobian, (m, x.size) dense or sparse, or the gradient
-    shaped like x for a scalar fn. Without ``jac`` the Jacobian comes from
+    ``fn(x)`` gets x in the caller's shape and returns a scalar or a 1-D array.
+    ``jac(x)`` returns its Jacobian: an (m, x.size) dense or sparse matrix, or the
+    gradient shaped like x for a scalar fn. Without ``jac`` the Jacobian comes from
     ``dualtape.jacobian``.
     """
 
@@ -241,8 +241,8 @@ def augmented_lagrangian(problem, constraints, options=None, callback=None, verb
     """Minimize subject to ``constraints`` by the augmented Lagrangian method.
 
     Options: ``maxiter`` 50 outer iterations; ``gtol`` 1e-6 on the Lagrangian
-    gradient (also the inner solver's gtol, with its xtol and ftol at 0, unless
-    ``inner_options`` sets them);
+    gradient. ``gtol`` is also the inner solver's gtol, and the inner xtol and
+    ftol are 0, unless ``inner_options`` sets them;
     ``ctol`` 1e-8 on the violation; ``rho`` 10 (initial penalty), ``rho_factor`` 10,
     ``rho_max`` 1e10, ``decrease`` 0.25; ``inner_method`` "lbfgs" (any method of
     `dualtape.optimize.run` that needs no Hessian) with ``inner_options``.

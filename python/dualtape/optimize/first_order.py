@@ -25,9 +25,9 @@ step tests would take for convergence. "gd" with a line search decreases f in
 every iteration and uses all three tests.
 
 Mini-batches: with ``batch_size`` set and a problem made of elements, each epoch
-draws a random permutation of the elements (generator seeded by ``seed``) and walks
-through it in batches of ``batch_size``, so one epoch touches every element once
-(the last batch of an epoch may be smaller). The per-iteration ``fun`` and
+draws a random permutation of the elements (generator seeded by ``seed``). It walks
+through the permutation in batches of ``batch_size``, so one epoch touches every
+element once, and the last batch of an epoch may be smaller. The per-iteration ``fun`` and
 ``grad_norm`` are then the mini-batch estimates at the iterate before the step. The
 stopping tests use the full objective, evaluated at the end of each epoch and
 recorded in ``history["epoch_fun"]`` and ``history["epoch_grad_norm"]``.

@@ -9,9 +9,9 @@ backtracking starting at t = 1, where H̃ is a positive definite modification of
   factorization has positive pivots, β = 1e-3 · max(1, max |H_ii|); τ starts at
   β − min H_ii when a diagonal entry is not positive.
 
-"abs" and "clamp" need a dense eigendecomposition and are the default for dense
-Hessians; "shift" factors sparse Hessians with SuperLU in symmetric mode, whose
-diagonal pivots give the inertia, and is the default for them.
+"abs" and "clamp" need a dense eigendecomposition, and "abs" is the default for
+dense Hessians. "shift" is the default for sparse Hessians. It factors them with
+SuperLU in symmetric mode, whose diagonal pivots give the inertia.
 
 Stopping: besides the common tests, the Newton decrement ½ gᵀH̃⁻¹g ≤ ``dtol``
 (off by default). When the gradient (or decrement) test holds but H has an
