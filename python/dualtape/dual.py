@@ -561,16 +561,17 @@ def _is_array_argument(x):
     return isinstance(x, (np.ndarray, list, tuple))
 
 
-_DT_FUNCTIONS = {
-    **{name: (lambda name: lambda x: _unary(name, x))(name) for name in _UNARY_FACTORS},
-    "abs": _abs,
-    "sign": _sign,
-    "atan2": _atan2,
-    "hypot": _hypot,
-    "minimum": _minimum,
-    "maximum": _maximum,
-    "power": _power,
-}
+def _unary_function(name):
+    def function(x):
+        return _unary(name, x)
+
+    return function
+
+
+# The dualtape math functions on Dual operands, by their name in dualtape._math.
+_DT_FUNCTIONS = {name: _unary_function(name) for name in _UNARY_FACTORS}
+_DT_FUNCTIONS.update(abs=_abs, sign=_sign, atan2=_atan2, hypot=_hypot, minimum=_minimum,
+                     maximum=_maximum, power=_power)
 
 
 def _compare(x, other, compare):
