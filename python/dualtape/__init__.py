@@ -10,6 +10,8 @@ from ._math import (abs, acos, asin, atan, atan2, cos, cosh, cross, det, dot, ex
                     where)
 from .elements import ElementEnergy, Objective
 from .minimize import minimize
+from .optimize import Equality, Inequality, KKTSingularError, solve_kkt
+from .optimize import transforms
 from .result import OptimizeResult, Status, StopRequest
 from .tracing import Symbol, Tape, TracingError, trace
 from . import energies, geometry
@@ -30,9 +32,9 @@ def get_num_threads() -> int:
 
 
 __all__ = [
-    "ElementEnergy", "Objective", "OptimizeResult", "Status", "StopRequest", "Symbol", "Tape",
+    "ElementEnergy", "Equality", "Inequality", "KKTSingularError", "Objective", "OptimizeResult", "Status", "StopRequest", "Symbol", "Tape",
     "TracingError", "abs", "acos", "asin", "atan", "atan2", "cos", "cosh", "cross", "det", "dot",
     "energies", "exp", "expm1", "geometry", "get_num_threads", "hypot", "inv", "log", "log1p",
     "maximum", "minimize", "minimum", "norm", "power", "set_num_threads", "sign", "sin", "sinh",
-    "sqrt", "square", "tan", "tanh", "trace", "where",
+    "solve_kkt", "sqrt", "square", "tan", "tanh", "trace", "transforms", "where",
 ]
