@@ -537,13 +537,14 @@ class _GradientFunction:
         self.steps = steps
 
     def real(self, point, where):
-        # NOTE: errors from inside this gradient name the inner step only; `where`
-        # names the outer step of the same evaluation.
         at = np.asarray(point).reshape(self.shape)
         try:
             return _derivative_columns(self.function, at, self.method, self.steps)[0]
         except (ValueError, TypeError) as error:
-            raise type(error)(f"{error} (in the gradient at {where})") from error
+            # an error message names the inner step only; the note adds the outer one
+            if hasattr(error, "add_note"):
+                error.add_note(f"while differencing the gradient at {where}")
+            raise
 
 
 # ---------------------------------------------------------------------------
