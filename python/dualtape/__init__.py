@@ -8,13 +8,16 @@ from . import _core
 from ._math import (abs, acos, asin, atan, atan2, cos, cosh, cross, det, dot, exp, expm1, hypot, inv,
                     log, log1p, maximum, minimum, norm, power, sign, sin, sinh, sqrt, square, tan, tanh,
                     where)
+from .dual import Dual, derivative
 from .elements import ElementEnergy, Objective
+from .numdiff import GradientCheckResult, check_gradient
+from ._math import NotComplexAnalyticError
 from .minimize import minimize
 from .optimize import Equality, Inequality, KKTSingularError, solve_kkt
 from .optimize import transforms
 from .result import OptimizeResult, Status, StopRequest
 from .tracing import Symbol, Tape, TracingError, trace
-from . import energies, geometry
+from . import energies, geometry, numdiff
 
 __version__ = "0.1.0"
 
@@ -32,6 +35,7 @@ def get_num_threads() -> int:
 
 
 __all__ = [
+    "Dual", "GradientCheckResult", "NotComplexAnalyticError", "check_gradient", "derivative", "numdiff",
     "ElementEnergy", "Equality", "Inequality", "KKTSingularError", "Objective", "OptimizeResult", "Status", "StopRequest", "Symbol", "Tape",
     "TracingError", "abs", "acos", "asin", "atan", "atan2", "cos", "cosh", "cross", "det", "dot",
     "energies", "exp", "expm1", "geometry", "get_num_threads", "hypot", "inv", "log", "log1p",
