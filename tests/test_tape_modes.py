@@ -138,8 +138,8 @@ def assert_all_modes(fn, n, x, value=None, gradient=None, hessian=None):
 
 
 def test_zero_rule_norm_squared_at_origin():
-    # d/dx sqrt(x² + y²)² = 2 sqrt'(0)·(2x) sqrt(…): the factor 2x = 0 must win over
-    # sqrt'(0) = ∞ (defined as 0), so the gradient is (0, 0), never NaN.
+    # With u = x² + y², d/dx (√u)² = 2√u · sqrt'(u) · 2x. At the origin sqrt'(0) = ∞
+    # (defined as 0) meets the exact zeros √u and 2x, so the gradient is (0, 0), not NaN.
     assert_all_modes(lambda x: dt.sqrt(x[0] * x[0] + x[1] * x[1]) ** 2, 2, [0.0, 0.0],
                      value=0.0, gradient=[0.0, 0.0])
 
