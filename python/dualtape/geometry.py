@@ -89,8 +89,10 @@ def triangle_normal(a, b, c):
     """
     a, b, c = _points("abc", (a, b, c), dimensions=(3,))
     normal = dm.cross(b - a, c - a)
-    length = dm.norm(normal)
-    return normal / _safe_divisor(length)
+    divisor = _safe_divisor(dm.norm(normal))
+    # Component by component, since NumPy cannot divide an object array by a
+    # traced scalar directly.
+    return np.array([component / divisor for component in normal], dtype=normal.dtype)
 
 
 def triangle_area_gradient(a, b, c):
