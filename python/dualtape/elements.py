@@ -360,9 +360,14 @@ class Objective:
 
     def hessp(self, x, v) -> np.ndarray:
         """Hessian-vector product H(x)·v for scipy.optimize."""
+        v = np.asarray(v)
+        if np.iscomplexobj(v) or v.dtype.kind not in "biuf":
+            raise TypeError(f"v must be a real float array; got dtype {v.dtype}")
         v = np.asarray(v, dtype=np.float64).reshape(-1)
         if v.shape != (self.n,):
             raise ValueError(f"v must have {self.n} entries; got shape {v.shape}")
+        if not np.all(np.isfinite(v)):
+            raise ValueError(f"v contains NaN or inf at index {int(np.flatnonzero(~np.isfinite(v))[0])}")
         return self.hess(x) @ v
 
 

@@ -41,15 +41,18 @@ def _check_newton_options(options: dict) -> dict:
         raise ValueError(f"maxiter must be an integer >= 0; got {maxiter!r}")
     for name in ("tol", "gtol", "eps", "armijo"):
         value = merged[name]
-        if not isinstance(value, numbers.Real) or not np.isfinite(value) or value < 0:
+        if (not isinstance(value, numbers.Real) or isinstance(value, bool) or not np.isfinite(value)
+                or value < 0):
             raise ValueError(f"{name} must be a finite number >= 0; got {value!r}")
     shrink = merged["shrink"]
     if not isinstance(shrink, numbers.Real) or not 0.0 < shrink < 1.0:
         raise ValueError(f"shrink must be in (0, 1); got {shrink!r}")
     if merged["projection"] not in (None, "clamp", "abs"):
         raise ValueError(f"projection must be None, 'clamp' or 'abs'; got {merged['projection']!r}")
-    if not isinstance(merged["max_line_search"], (int, np.integer)) or merged["max_line_search"] < 1:
-        raise ValueError(f"max_line_search must be an integer >= 1; got {merged['max_line_search']!r}")
+    max_line_search = merged["max_line_search"]
+    if (not isinstance(max_line_search, (int, np.integer)) or isinstance(max_line_search, bool)
+            or max_line_search < 1):
+        raise ValueError(f"max_line_search must be an integer >= 1; got {max_line_search!r}")
     return merged
 
 
@@ -142,6 +145,8 @@ def minimize(fun, x0, method=None, *, fixed=None, callback=None, verbose: int = 
         fun = fun._as_objective()
     if not isinstance(verbose, (int, np.integer)) or verbose < 0:
         raise ValueError(f"verbose must be 0, 1 or 2; got {verbose!r}")
+    if callback is not None and not callable(callback):
+        raise TypeError(f"callback must be callable; got {type(callback).__name__}")
     if isinstance(fun, Objective):
         method = "newton" if method is None else method
         if method == "newton" and transform is None and constraints is None:

@@ -1,0 +1,346 @@
+// Tests of the header-only C++ core without Python: Dual numbers against closed
+// forms, a hand-built tape in every evaluation mode, the zero rule, and a small
+// objective. Prints one line per failed check and exits with status 1 if any failed.
+#include "dualtape/dual.hpp"
+#include "dualtape/element_energy.hpp"
+#include "dualtape/interpreter.hpp"
+#include "dualtape/objective.hpp"
+#include "dualtape/tape.hpp"
+
+#include <cmath>
+#include <iostream>
+#include <limits>
+#include <memory>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+namespace {
+
+int failures = 0;
+int checks = 0;
+
+void check(bool condition, const std::string& what) {
+  ++checks;
+  if (!condition) {
+    ++failures;
+    std::cout << "FAILED: " << what << "\n";
+  }
+}
+
+// |actual − expected| ≤ tolerance · max(1, |expected|), and both finite.
+void check_close(double actual, double expected, const std::string& what, double tolerance = 1e-12) {
+  const bool close = std::isfinite(actual) && std::isfinite(expected) &&
+                     std::abs(actual - expected) <= tolerance * std::max(1.0, std::abs(expected));
+  check(close, what + ": got " + std::to_string(actual) + ", expected " + std::to_string(expected));
+}
+
+template <typename D>
+void check_dual(const D& d, double value, const std::vector<double>& tangent, const std::string& what) {
+  check_close(d.v, value, what + " value");
+  check(d.g.size() == Eigen::Index(tangent.size()), what + " tangent size");
+  for (size_t i = 0; i < tangent.size() && i < size_t(d.g.size()); ++i)
+    check_close(d.g[i], tangent[i], what + " tangent[" + std::to_string(i) + "]");
+}
+
+using dualtape::Dual;
+using D2 = Dual<double, 2>;
+using DX = Dual<double, Eigen::Dynamic>;
+
+// Arithmetic and elementary functions of x and y against their closed-form
+// partial derivatives, for a fixed or runtime tangent size.
+template <typename D>
+void test_dual_arithmetic(const D& x, const D& y, const std::string& kind) {
+  const double a = x.v, b = y.v;
+  check_dual(x * y + x / y - y, a * b + a / b - b, {b + 1.0 / b, a - a / (b * b) - 1.0}, kind + " x*y + x/y - y");
+  check_dual(-x + 3.0 * y - 2.0, -a + 3.0 * b - 2.0, {-1.0, 3.0}, kind + " -x + 3y - 2");
+  check_dual(2.0 / x, 2.0 / a, {-2.0 / (a * a), 0.0}, kind + " 2/x");
+  check_dual(sin(x) * exp(y), std::sin(a) * std::exp(b), {std::cos(a) * std::exp(b), std::sin(a) * std::exp(b)},
+             kind + " sin(x) exp(y)");
+  check_dual(sqrt(x * x + y * y), std::hypot(a, b), {a / std::hypot(a, b), b / std::hypot(a, b)},
+             kind + " sqrt(x² + y²)");
+  check_dual(hypot(x, y), std::hypot(a, b), {a / std::hypot(a, b), b / std::hypot(a, b)}, kind + " hypot");
+  check_dual(log(x) + log1p(y) + expm1(x), std::log(a) + std::log1p(b) + std::expm1(a),
+             {1.0 / a + std::exp(a), 1.0 / (1.0 + b)}, kind + " log + log1p + expm1");
+  check_dual(tan(x) + atan(y), std::tan(a) + std::atan(b),
+             {1.0 / (std::cos(a) * std::cos(a)), 1.0 / (1.0 + b * b)}, kind + " tan + atan");
+  check_dual(asin(y) + acos(y), M_PI / 2, {0.0, 0.0}, kind + " asin + acos");
+  check_dual(sinh(x) * cosh(y) + tanh(x), std::sinh(a) * std::cosh(b) + std::tanh(a),
+             {std::cosh(a) * std::cosh(b) + 1.0 - std::tanh(a) * std::tanh(a), std::sinh(a) * std::sinh(b)},
+             kind + " sinh cosh + tanh");
+  check_dual(pow(x, 2.5), std::pow(a, 2.5), {2.5 * std::pow(a, 1.5), 0.0}, kind + " x^2.5");
+  check_dual(pow(x, y), std::pow(a, b), {b * std::pow(a, b - 1.0), std::pow(a, b) * std::log(a)}, kind + " x^y");
+  check_dual(atan2(y, x), std::atan2(b, a), {-b / (a * a + b * b), a / (a * a + b * b)}, kind + " atan2(y, x)");
+  check_dual(abs(y), std::abs(b), {0.0, b > 0 ? 1.0 : -1.0}, kind + " abs");
+  check_dual(min(x, y), std::min(a, b), {a <= b ? 1.0 : 0.0, a <= b ? 0.0 : 1.0}, kind + " min");
+  check_dual(max(x, y), std::max(a, b), {a >= b ? 1.0 : 0.0, a >= b ? 0.0 : 1.0}, kind + " max");
+}
+
+// Conventions at singular points and ties, and the zero rule.
+template <typename D>
+void test_dual_edges(const D& zero_x, const D& zero_y, const std::string& kind) {
+  const double inf = std::numeric_limits<double>::infinity();
+  const double nan = std::numeric_limits<double>::quiet_NaN();
+  check(dualtape::times0(0.0, inf) == 0.0, "times0(0, inf) = 0");
+  check(dualtape::times0(nan, 0.0) == 0.0, "times0(NaN, 0) = 0");
+  check(std::isnan(dualtape::times0(nan, 1.0)), "times0(NaN, 1) = NaN");
+
+  const D r = sqrt(zero_x * zero_x + zero_y * zero_y);
+  check_dual(r * r, 0.0, {0.0, 0.0}, kind + " zero rule: sqrt(x² + y²)² at the origin");
+  check_dual(sqrt(zero_x), 0.0, {0.0, 0.0}, kind + " sqrt'(0) := 0");
+  check_dual(pow(zero_x, 0.0), 1.0, {0.0, 0.0}, kind + " d/dx x^0 at 0");
+  check_dual(pow(zero_x, 1.875), 0.0, {0.0, 0.0}, kind + " d/dx x^1.875 at 0");
+  const D b = zero_y + 2.5;
+  check_dual(pow(zero_x, b), 0.0, {0.0, 0.0}, kind + " d/db 0^b at b = 2.5");
+  check_dual(abs(zero_x), 0.0, {0.0, 0.0}, kind + " abs'(0) := 0");
+  check_dual(min(zero_x, zero_y), 0.0, {1.0, 0.0}, kind + " min tie follows the first argument");
+  check_dual(max(zero_y, zero_x), 0.0, {0.0, 1.0}, kind + " max tie follows the first argument");
+  check_dual(hypot(zero_x, zero_y), 0.0, {0.0, 0.0}, kind + " hypot at the origin");
+  check_dual(atan2(zero_y, zero_x + 2.0), 0.0, {0.0, 0.5}, kind + " atan2 at y = 0, x = 2");
+  check_dual(atan2(zero_y, zero_x - 2.0), M_PI, {0.0, -0.5}, kind + " atan2 at y = 0, x = -2");
+}
+
+void test_duals() {
+  test_dual_arithmetic(D2::variable(0.7, 0), D2::variable(-0.4, 1), "Dual<2>");
+  test_dual_arithmetic(DX::variable(0.7, 0, 2), DX::variable(0.35, 1, 2), "Dual<Dynamic>");
+  test_dual_edges(D2::variable(0.0, 0), D2::variable(0.0, 1), "Dual<2>");
+  test_dual_edges(DX::variable(0.0, 0, 2), DX::variable(0.0, 1, 2), "Dual<Dynamic>");
+
+  // A runtime-sized constant has an empty tangent and mixes with variables.
+  const DX constant(2.0);
+  const DX x = DX::variable(3.0, 1, 3);
+  check_dual(constant + x, 5.0, {0.0, 1.0, 0.0}, "Dual<Dynamic> constant + x");
+  check_dual(x - constant, 1.0, {0.0, 1.0, 0.0}, "Dual<Dynamic> x - constant");
+  check_dual(x * constant, 6.0, {0.0, 2.0, 0.0}, "Dual<Dynamic> x * constant");
+}
+
+using dualtape::Instruction;
+using dualtape::Op;
+
+// f₀(x, p) = p₀ x₀ x₁ + sin x₀ + where(x₁ > 0, √x₁, x₁²), f₁(x) = eˣ⁰ − x₁/x₀,
+// recorded by hand, with one dead instruction (cos x₀) at the end.
+dualtape::Tape example_tape() {
+  std::vector<Instruction> code = {
+      {Op::Input, 0},        // 0: x0
+      {Op::Input, 1},        // 1: x1
+      {Op::Param, 0},        // 2: p0
+      {Op::Mul, 2, 0},       // 3: p0 x0
+      {Op::Mul, 3, 1},       // 4: p0 x0 x1
+      {Op::Sin, 0},          // 5
+      {Op::Add, 4, 5},       // 6
+      {Op::Const, -1, -1, -1, 0.0},  // 7: 0
+      {Op::Gt, 1, 7},        // 8: x1 > 0
+      {Op::Sqrt, 1},         // 9
+      {Op::Square, 1},       // 10
+      {Op::Where, 9, 10, 8}, // 11
+      {Op::Add, 6, 11},      // 12: f0
+      {Op::Exp, 0},          // 13
+      {Op::Div, 1, 0},       // 14
+      {Op::Sub, 13, 14},     // 15: f1
+      {Op::Cos, 0},          // 16: dead
+  };
+  return dualtape::Tape(2, 1, code, {12, 15});
+}
+
+struct Expected {
+  double f[2];
+  double g[2][2];     // g[output][input]
+  double H[2][2][2];  // H[output][row][column]
+};
+
+Expected closed_form(double x0, double x1, double p0) {
+  Expected e{};
+  const bool root = x1 > 0;
+  e.f[0] = p0 * x0 * x1 + std::sin(x0) + (root ? std::sqrt(x1) : x1 * x1);
+  e.f[1] = std::exp(x0) - x1 / x0;
+  e.g[0][0] = p0 * x1 + std::cos(x0);
+  e.g[0][1] = p0 * x0 + (root ? 0.5 / std::sqrt(x1) : 2.0 * x1);
+  e.g[1][0] = std::exp(x0) + x1 / (x0 * x0);
+  e.g[1][1] = -1.0 / x0;
+  e.H[0][0][0] = -std::sin(x0);
+  e.H[0][0][1] = e.H[0][1][0] = p0;
+  e.H[0][1][1] = root ? -0.25 * std::pow(x1, -1.5) : 2.0;
+  e.H[1][0][0] = std::exp(x0) - 2.0 * x1 / (x0 * x0 * x0);
+  e.H[1][0][1] = e.H[1][1][0] = 1.0 / (x0 * x0);
+  e.H[1][1][1] = 0.0;
+  return e;
+}
+
+template <int N>
+void check_hessians(const dualtape::Tape& tape, const double* x, const double* p, const Expected& e,
+                    const std::string& where) {
+  dualtape::HessianWorkspace<N> ws;
+  for (int out = 0; out < 2; ++out) {
+    double g[2], H[4];
+    const double f = dualtape::hessian_point<N>(tape, out, x, p, g, H, ws);
+    const std::string what = where + " forward-over-reverse output " + std::to_string(out);
+    check_close(f, e.f[out], what + " value");
+    for (int i = 0; i < 2; ++i) {
+      check_close(g[i], e.g[out][i], what + " gradient[" + std::to_string(i) + "]");
+      for (int j = 0; j < 2; ++j)
+        check_close(H[i * 2 + j], e.H[out][i][j], what + " H[" + std::to_string(i) + "][" + std::to_string(j) + "]");
+    }
+  }
+}
+
+void test_tape_modes() {
+  const dualtape::Tape tape = example_tape();
+  check(tape.n_inputs() == 2 && tape.n_params() == 1 && tape.n_outputs() == 2, "tape sizes");
+  check(tape.n_operations() == 12, "dead instruction removed: n_operations = " + std::to_string(tape.n_operations()));
+
+  const double points[][3] = {{0.7, 1.3, 2.0}, {-1.1, -0.4, 0.5}, {2.0, 0.25, -1.5}};
+  for (const auto& point : points) {
+    const double x[2] = {point[0], point[1]};
+    const double p[1] = {point[2]};
+    const Expected e = closed_form(x[0], x[1], p[0]);
+    const std::string where = "at (" + std::to_string(x[0]) + ", " + std::to_string(x[1]) + ")";
+
+    dualtape::Workspace ws;
+    double f[2];
+    dualtape::evaluate(tape, x, p, f, ws);
+    check_close(f[0], e.f[0], where + " evaluate f0");
+    check_close(f[1], e.f[1], where + " evaluate f1");
+
+    for (int out = 0; out < 2; ++out) {
+      const double w[2] = {out == 0 ? 1.0 : 0.0, out == 1 ? 1.0 : 0.0};
+      double values[2], row[2];
+      dualtape::vector_jacobian(tape, x, p, w, values, row, ws);
+      for (int i = 0; i < 2; ++i)
+        check_close(row[i], e.g[out][i], where + " reverse J[" + std::to_string(out) + "][" + std::to_string(i) + "]");
+    }
+
+    const double identity[4] = {1.0, 0.0, 0.0, 1.0};
+    double values[2], jt[4];
+    dualtape::jacobian_vector(tape, x, p, identity, 2, values, jt);
+    for (int out = 0; out < 2; ++out)
+      for (int i = 0; i < 2; ++i)
+        check_close(jt[out * 2 + i], e.g[out][i],
+                    where + " forward J[" + std::to_string(out) + "][" + std::to_string(i) + "]");
+
+    check_hessians<2>(tape, x, p, e, where + " N=2");
+    check_hessians<Eigen::Dynamic>(tape, x, p, e, where + " N=Dynamic");
+  }
+}
+
+// The batched interpreter: 8 lanes, each a different point, against the closed forms.
+void test_batched_lanes() {
+  constexpr int L = 8;
+  const dualtape::Tape tape = example_tape();
+  std::vector<double> V(size_t(tape.size()) * L), DA(V.size()), DB(V.size()), ADJ(V.size(), 0.0);
+  double xs[L][3];
+  for (int l = 0; l < L; ++l) {
+    xs[l][0] = 0.3 + 0.2 * l;
+    xs[l][1] = (l % 2 ? 1.0 : -1.0) * (0.1 + 0.15 * l);  // both where() branches
+    xs[l][2] = 1.0 - 0.25 * l;
+    V[0 * L + l] = xs[l][0];
+    V[1 * L + l] = xs[l][1];
+    V[2 * L + l] = xs[l][2];
+  }
+  dualtape::forward_block<L, true>(tape, V.data(), DA.data(), DB.data());
+  const int out = tape.outputs()[0];
+  for (int l = 0; l < L; ++l) ADJ[size_t(out) * L + l] = 1.0;
+  dualtape::reverse_block<L>(tape, DA.data(), DB.data(), ADJ.data());
+  for (int l = 0; l < L; ++l) {
+    const Expected e = closed_form(xs[l][0], xs[l][1], xs[l][2]);
+    const std::string where = "lane " + std::to_string(l);
+    check_close(V[size_t(out) * L + l], e.f[0], where + " value");
+    check_close(V[size_t(tape.outputs()[1]) * L + l], e.f[1], where + " second output");
+    check_close(ADJ[0 * L + l], e.g[0][0], where + " gradient[0]");
+    check_close(ADJ[1 * L + l], e.g[0][1], where + " gradient[1]");
+  }
+}
+
+// sqrt(x² + y²)² at the origin, recorded as a tape: zero gradient in every mode.
+void test_tape_zero_rule() {
+  std::vector<Instruction> code = {
+      {Op::Input, 0}, {Op::Input, 1}, {Op::Mul, 0, 0}, {Op::Mul, 1, 1},
+      {Op::Add, 2, 3}, {Op::Sqrt, 4}, {Op::Square, 5},
+  };
+  const dualtape::Tape tape(2, 0, code, {6});
+  const double x[2] = {0.0, 0.0};
+  const double w[1] = {1.0};
+  dualtape::Workspace ws;
+  double f[1], g[2];
+  dualtape::vector_jacobian(tape, x, nullptr, w, f, g, ws);
+  check(g[0] == 0.0 && g[1] == 0.0, "zero rule: reverse gradient at the origin is (0, 0)");
+
+  const double identity[4] = {1.0, 0.0, 0.0, 1.0};
+  double jt[2];
+  dualtape::jacobian_vector(tape, x, nullptr, identity, 2, f, jt);
+  check(jt[0] == 0.0 && jt[1] == 0.0, "zero rule: forward gradient at the origin is (0, 0)");
+
+  dualtape::HessianWorkspace<2> hws;
+  double H[4];
+  dualtape::hessian_point<2>(tape, 0, x, nullptr, g, H, hws);
+  check(g[0] == 0.0 && g[1] == 0.0, "zero rule: forward-over-reverse gradient at the origin is (0, 0)");
+  bool finite = true;
+  for (double h : H) finite = finite && std::isfinite(h);
+  check(finite, "zero rule: Hessian at the origin is finite");
+}
+
+void test_tape_validation() {
+  bool thrown = false;
+  try {
+    std::vector<Instruction> code = {{Op::Input, 0}, {Op::Add, 0, 2}, {Op::Neg, 0}};
+    dualtape::Tape tape(1, 0, code, {1});
+  } catch (const std::out_of_range&) {
+    thrown = true;
+  }
+  check(thrown, "an argument that refers to a later instruction throws std::out_of_range");
+
+  thrown = false;
+  try {
+    dualtape::Tape tape(1, 0, {{Op::Input, 3}}, {0});
+  } catch (const std::out_of_range&) {
+    thrown = true;
+  }
+  check(thrown, "an input index >= n_inputs throws std::out_of_range");
+
+  thrown = false;
+  try {
+    dualtape::Tape tape(1, 0, {{Op::Input, 0}}, {});
+  } catch (const std::invalid_argument&) {
+    thrown = true;
+  }
+  check(thrown, "a tape without outputs throws std::invalid_argument");
+}
+
+// Σ over the edges (0, 1), (1, 2) of 2 (xᵢ − xⱼ)², assembled by Objective.
+void test_objective() {
+  std::vector<Instruction> code = {{Op::Input, 0}, {Op::Input, 1}, {Op::Sub, 0, 1}, {Op::Square, 2}};
+  auto tape = std::make_shared<const dualtape::Tape>(2, 0, code, std::vector<int>{3});
+  auto energy = std::make_shared<const dualtape::ElementEnergy>(tape, std::vector<std::int32_t>{0, 1, 1, 2}, 2, 1,
+                                                                std::vector<double>{}, 0);
+  dualtape::Objective objective({{energy, 2.0}}, 3, 1, std::vector<std::uint8_t>{0, 0, 0});
+  const double x[3] = {0.0, 1.0, 3.0};
+  double g[3];
+  check_close(objective.value(x), 10.0, "objective value");
+  check_close(objective.value_and_gradient(x, g), 10.0, "objective value with gradient");
+  const double expected_g[3] = {-4.0, -4.0, 8.0};
+  for (int i = 0; i < 3; ++i) check_close(g[i], expected_g[i], "objective gradient[" + std::to_string(i) + "]");
+
+  const auto& pattern = objective.pattern();
+  std::vector<double> values(size_t(pattern.nnz()));
+  objective.hessian(x, dualtape::Projection::None, 1e-9, g, values.data());
+  const double expected_H[3][3] = {{4.0, -4.0, 0.0}, {-4.0, 8.0, -4.0}, {0.0, -4.0, 4.0}};
+  double dense[3][3] = {};
+  for (int r = 0; r < 3; ++r)
+    for (int k = pattern.row_ptr[r]; k < pattern.row_ptr[r + 1]; ++k) dense[r][pattern.col[k]] = values[k];
+  for (int r = 0; r < 3; ++r)
+    for (int c = 0; c < 3; ++c)
+      check_close(dense[r][c], expected_H[r][c], "objective H[" + std::to_string(r) + "][" + std::to_string(c) + "]");
+  check(pattern.nnz() == 7, "objective pattern has 7 entries");
+}
+
+}  // namespace
+
+int main() {
+  test_duals();
+  test_tape_modes();
+  test_batched_lanes();
+  test_tape_zero_rule();
+  test_tape_validation();
+  test_objective();
+  std::cout << checks - failures << " of " << checks << " checks passed\n";
+  return failures == 0 ? 0 : 1;
+}
