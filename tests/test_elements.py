@@ -342,3 +342,42 @@ def test_n_vars_larger_than_elements_need():
     assert_allclose(gradient, [-4.0, 4.0, 0.0, 0.0])
     assert_allclose(H.toarray()[:2, :2], [[2.0, -2.0], [-2.0, 2.0]])
     assert_allclose(H.toarray()[2:, :], 0.0)
+
+
+def ring_energy(x):
+    """Σᵢ sin(vᵢ) vᵢ₊₁² + exp(0.1 vᵢ vᵢ₊₂) over the flattened block values, cyclically."""
+    v = x.reshape(-1)
+    total = 0.0
+    for i in range(len(v)):
+        total = total + dt.sin(v[i]) * v[(i + 1) % len(v)] ** 2 + dt.exp(0.1 * v[i] * v[(i + 2) % len(v)])
+    return total
+
+
+@pytest.mark.parametrize("arity, dim", [(2, 1), (5, 1), (7, 1), (5, 2), (13, 1)])
+def test_element_sizes_match_brute_force(arity, dim):
+    # Local sizes 5, 7, 10 and 13 take the runtime-sized Dual path of the Hessian.
+    rng = np.random.default_rng(arity * 10 + dim)
+    n_vars = 20
+    elements = np.array([rng.choice(n_vars, arity, replace=False) for _ in range(9)])
+    energy = dt.ElementEnergy(ring_energy, elements, dim)
+    x = rng.standard_normal((n_vars, dim))
+    mask = np.zeros((n_vars, dim), dtype=bool)
+    mask[3] = True
+    objective = dt.Objective([energy], n_vars=n_vars, fixed=[3])
+    for projection in (None, "clamp"):
+        f, g, H = brute_force([(1.0, energy)], x, n_vars, dim, fixed_mask=mask, projection=projection)
+        value, gradient, hessian = objective.value_gradient_hessian(x, projection=projection)
+        assert value == pytest.approx(f, rel=RTOL)
+        assert_allclose(gradient.reshape(-1), g, rtol=RTOL, atol=RTOL)
+        assert_allclose(hessian.toarray(), H, rtol=1e-9, atol=1e-9)
+
+
+def test_element_with_repeated_block():
+    # An element may list one block twice; both local copies add to the same entries.
+    energy = dt.ElementEnergy(lambda x: x[0, 0] ** 2 * x[1, 0] + x[1, 0] ** 3, np.array([[0, 0], [0, 1]]), 1)
+    x = np.array([1.5, -0.5])
+    value, gradient, H = dt.Objective([energy]).value_gradient_hessian(x)
+    # f = x0³ + x0³ + x0² x1 + x1³
+    assert value == pytest.approx(2 * 1.5 ** 3 + 1.5 ** 2 * -0.5 + (-0.5) ** 3, rel=RTOL)
+    assert_allclose(gradient, [6 * 1.5 ** 2 + 2 * 1.5 * -0.5, 1.5 ** 2 + 3 * 0.25], rtol=RTOL)
+    assert_allclose(H.toarray(), [[12 * 1.5 + 2 * -0.5, 2 * 1.5], [2 * 1.5, 6 * -0.5]], rtol=RTOL)
