@@ -37,13 +37,12 @@ def random_rotation(rng):
 def hinge(angle):
     """Return a hinge (a, b, c, d) on the edge a = 0, b = e_x whose bending angle is `angle`.
 
-    The triangle (a, b, c) lies in the xy-plane with c on the +y side; d is c
-    rotated about the x axis, so the two triangles fold by the given angle.
+    The triangle (a, b, c) lies in the xy-plane with c on the +y side. Seen along
+    the x axis, d lies at the angle π − `angle` from c, measured toward −z.
     """
     a = np.zeros(3)
     b = np.array([1.0, 0.0, 0.0])
     c = np.array([0.4, 1.0, 0.0])
-    # d is at angle π − angle from c around the x axis, measured toward −z.
     phi = math.pi - angle
     d = np.array([0.6, math.cos(phi), -math.sin(phi)])
     return a, b, c, d
@@ -234,6 +233,26 @@ def test_geometry_on_dual_numbers():
         _, ad = traced_gradient(function, points[:count])
         assert abs(result.value - function(*points[:count])) < 1e-14
         assert abs(result.tangent - np.sum(ad * direction[:count])) < 1e-12
+
+
+def test_normal_and_area_gradient_on_dual_numbers():
+    rng = np.random.default_rng(9)
+    points = rng.normal(size=(3, 3))
+    direction = rng.normal(size=(3, 3))
+    duals = [np.array([Dual(points[i][k], direction[i][k]) for k in range(3)], dtype=object) for i in range(3)]
+    normal = geometry.triangle_normal(*duals)
+    gradient = geometry.triangle_area_gradient(*duals)
+    step = 1e-6
+
+    def moved(sign):
+        return [points[i] + sign * step * direction[i] for i in range(3)]
+
+    normal_rate = (geometry.triangle_normal(*moved(1)) - geometry.triangle_normal(*moved(-1))) / (2 * step)
+    gradient_rate = (geometry.triangle_area_gradient(*moved(1))
+                     - geometry.triangle_area_gradient(*moved(-1))) / (2 * step)
+    np.testing.assert_allclose([item.tangent for item in normal], normal_rate, rtol=1e-6, atol=1e-8)
+    np.testing.assert_allclose(np.vectorize(lambda item: item.tangent)(gradient), gradient_rate,
+                               rtol=1e-6, atol=1e-8)
 
 
 @pytest.mark.parametrize("function, count", [

@@ -21,7 +21,9 @@ quadratically.
    minimizes the area over the vertex heights and prints the largest distance of
    the mesh vertices to Enneper's surface.
 
-Both errors fall like the square of the mesh size. Writes PREFIX.png.
+Halving the mesh size divides the catenoid's error by 4.0 (measured at 8 to 16
+rings) and the Plateau surface's by 2.9 to 3.3 (8 to 32 rings), approaching the
+second order of the discretization. Writes PREFIX.png.
 
 Run: ``python -m dualtape.examples.minimal_surface [-o PREFIX] [--resolution N]``
 """
@@ -92,8 +94,8 @@ def solve_catenoid(n_around: int, n_along: int):
 
     Each vertex keeps its angle θ and height z and moves along its ray from the
     axis, x = (r cos θ, r sin θ, z). Area alone has a null space of tangential
-    motions, in which vertices slide and triangles degenerate; fixing θ and z
-    removes it, and the minimizer over r is the discrete surface of revolution.
+    motions, in which vertices slide until triangles degenerate. Fixing θ and z
+    removes it.
     """
     vertices, faces, boundary = tube_mesh(n_around, n_along)
     angle = np.arctan2(vertices[:, 1], vertices[:, 0])
