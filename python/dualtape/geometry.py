@@ -136,9 +136,9 @@ def dihedral_angle(a, b, c, d):
     derivatives stay accurate near 0 and π, where an arccos of the normals' dot
     product would lose half its digits and have an infinite derivative.
 
-    Derivative rule: dθ = (cos θ d(sin θ) − sin θ d(cos θ)) by atan2, with
-    sin θ and cos θ the unnormalized arguments above. A degenerate triangle
-    (n₁ = 0 or n₂ = 0) gives θ = 0 with gradient 0.
+    Derivative rule (atan2): with s and c the two arguments above,
+    dθ = (c ds − s dc) / (s² + c²). A degenerate triangle (n₁ = 0 or n₂ = 0)
+    gives θ = 0 with gradient 0.
     """
     a, b, c, d = _points("abcd", (a, b, c, d), dimensions=(3,))
     edge = b - a

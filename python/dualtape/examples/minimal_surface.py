@@ -1,19 +1,21 @@
 """Minimal surfaces (Lagrange 1762): triangle meshes of least area with a fixed boundary.
 
-Two problems, each solved by projected Newton on the total triangle area
-(`dualtape.energies.surface_area`) with the boundary vertices fixed:
+Two problems, each solved by Newton on the total triangle area with the boundary
+vertices fixed.
 
 A triangle mesh's area is unchanged to first order when vertices slide along the
-surface, and without a restriction they slide until triangles degenerate. Both
+surface, and without a restriction they slide until triangles degenerate (as
+`dualtape.energies.surface_area`, which moves vertices freely, allows). Both
 problems therefore move each vertex along one fixed direction only: the
 catenoid's vertices along their rays from the axis, the Plateau surface's
-vertically. That also makes the area's Hessian nonsingular, and Newton converges
-quadratically.
+vertically. Each triangle's area is then an `ElementEnergy` of three scalars,
+the Hessian is nonsingular, and Newton converges quadratically.
 
 1. Catenoid. A tube spanning two coaxial rings of radius R at z = ±H, minimized
-   over the vertex radii. The minimal surface of revolution is the catenoid r(z) = a cosh(z/a), with a the larger root
-   of a cosh(H/a) = R (the stable one). The example prints the largest deviation
-   of the vertex radii from a cosh(z/a), at each vertex's own height.
+   over the vertex radii. The minimal surface of revolution is the catenoid
+   r(z) = a cosh(z/a), with a the larger root of a cosh(H/a) = R (the stable
+   one). The example prints the largest deviation of the vertex radii from
+   a cosh(z/a), at each vertex's own height.
 2. Plateau's problem on a non-planar wire: the boundary is the image of the circle
    |w| = ρ under Enneper's surface X(u, v) = (u − u³/3 + u v², v − v³/3 + v u²,
    u² − v²), a saddle-shaped space curve. For ρ < 1 Enneper's patch is the
