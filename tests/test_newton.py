@@ -280,3 +280,39 @@ def test_scipy_callables_match_objective():
     assert_array_equal(objective.jac(x), gradient)
     assert_array_equal(objective.hess(x).toarray(), H.toarray())
     assert_allclose(objective.hessp(x, v), H @ v, rtol=1e-14)
+
+
+def test_newton_unprojected_uses_regularization():
+    # Without projection the Hessian of the chained Rosenbrock function is
+    # indefinite along the way, so the Cholesky factorization needs H + τI. The
+    # run ends at a local minimum (the function has one near x₀ = −1 besides x = 1).
+    objective, x0 = rosenbrock_problem()
+    result = dt.minimize(objective, x0, projection=None, maxiter=200)
+    assert result.success, result.message
+    assert max(result.history["regularization"]) > 0.0
+    assert np.linalg.norm(result.grad) < 1e-4
+    assert np.linalg.eigvalsh(objective.hessian(result.x).toarray()).min() > 0.0
+    assert_monotone(result.history)
+
+
+def test_newton_zero_iterations_returns_start():
+    objective, x0 = rosenbrock_problem()
+    result = dt.minimize(objective, x0, maxiter=0)
+    assert result.status == dt.Status.MAX_ITERATIONS
+    assert result.nit == 0
+    assert_array_equal(result.x, x0)
+    assert result.fun == objective.value(x0)
+
+
+def test_newton_infinite_start_is_reported():
+    # A start with an inverted triangle has energy +inf: the run must stop at once
+    # and say so, not return it as a minimum.
+    vertices, faces = grid_mesh(2, 2)
+    energy = dt.energies.symmetric_dirichlet(vertices, faces)
+    x0 = vertices.copy()
+    x0[4] = [5.0, 5.0]
+    assert energy.value(x0) == np.inf
+    result = dt.minimize(energy, x0)
+    assert result.status == dt.Status.NON_FINITE
+    assert not result.success
+    assert "not finite" in result.message
