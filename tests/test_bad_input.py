@@ -157,7 +157,7 @@ TAPE_METHODS = ["value", "gradient", "value_and_gradient", "hessian", "jacobian"
 
 @pytest.mark.parametrize("method", TAPE_METHODS)
 def test_tape_wrong_length_x(tape, method):
-    with pytest.raises(ValueError, match="x must have 4 entries; got 3"):
+    with pytest.raises(ValueError, match=r"^x\b.*\b4\b.*\bgot 3"):
         getattr(tape, method)(np.ones(3))
 
 
@@ -180,7 +180,7 @@ def test_tape_wrong_dtype_x(tape, method, dtype):
 @pytest.mark.parametrize("method", TAPE_METHODS)
 def test_tape_wrong_params(param_tape, method):
     x = np.array([1.0, 2.0])
-    with pytest.raises(ValueError, match="p must have 2 entries; got 3"):
+    with pytest.raises(ValueError, match=r"^p\b.*\b2\b.*\bgot 3"):
         getattr(param_tape, method)(x, np.ones(3))
     with pytest.raises(ValueError, match="p contains NaN or inf at index 1"):
         getattr(param_tape, method)(x, np.array([1.0, np.nan]))
