@@ -5,7 +5,10 @@
 
 #include <pybind11/stl.h>
 
+#include <cmath>
 #include <memory>
+#include <string>
+#include <utility>
 #include <vector>
 
 namespace dualtape::python {
@@ -26,6 +29,47 @@ std::shared_ptr<Tape> make_tape(int n_inputs, int n_params, const IntArray& ops,
   return std::make_shared<Tape>(n_inputs, n_params, code, outputs);
 }
 
+// The same tape from Python lists, as the eager recorder of dualtape.autodiff builds
+// them: one list per field, converted without intermediate NumPy arrays.
+std::shared_ptr<Tape> make_tape_from_lists(int n_inputs, int n_params, const std::vector<int>& ops,
+                                           const std::vector<int>& a, const std::vector<int>& b,
+                                           const std::vector<int>& c, const std::vector<double>& k,
+                                           const std::vector<int>& outputs) {
+  const size_t n = ops.size();
+  if (a.size() != n || b.size() != n || c.size() != n || k.size() != n)
+    throw std::invalid_argument("ops, a, b, c and k must have the same length");
+  std::vector<Instruction> code(n);
+  for (size_t i = 0; i < n; ++i) {
+    if (ops[i] < 0 || ops[i] >= kOpCount) throw std::invalid_argument("unknown operation code " + std::to_string(ops[i]));
+    code[i] = Instruction{Op(ops[i]), a[i], b[i], c[i], k[i]};
+  }
+  return std::make_shared<Tape>(n_inputs, n_params, code, outputs);
+}
+
+void require_finite(const DoubleArray& array, const char* name) {
+  const double* data = array.data();
+  for (py::ssize_t i = 0; i < array.size(); ++i)
+    if (!std::isfinite(data[i]))
+      throw std::invalid_argument(std::string(name) + " contains NaN or inf at index " + std::to_string(i));
+}
+
+// Value and gradient of output 0 of a single-output tape by one reverse sweep.
+std::pair<double, DoubleArray> value_and_gradient(const Tape& t, const DoubleArray& x, const DoubleArray& p) {
+  if (t.n_outputs() != 1)
+    throw std::invalid_argument("the gradient needs a single output; this tape has " + std::to_string(t.n_outputs()));
+  require_length(x, t.n_inputs(), "x");
+  require_length(p, t.n_params(), "p");
+  require_finite(x, "x");
+  require_finite(p, "p");
+  DoubleArray gradient(t.n_inputs());
+  double value = 0.0;
+  const double seed = 1.0;
+  // Reused across calls so that a small gradient allocates only its result.
+  thread_local Workspace ws;
+  vector_jacobian(t, x.data(), p.data(), &seed, &value, gradient.mutable_data(), ws);
+  return {value, gradient};
+}
+
 const double* params_pointer(const Tape& tape, const DoubleArray& p) {
   require_length(p, tape.n_params(), "p");
   return p.data();
@@ -37,6 +81,14 @@ void bind_tape(py::module_& m) {
   py::class_<Tape, std::shared_ptr<Tape>>(m, "Tape")
       .def(py::init(&make_tape), py::arg("n_inputs"), py::arg("n_params"), py::arg("ops"), py::arg("a"),
            py::arg("b"), py::arg("c"), py::arg("k"), py::arg("outputs"))
+      .def_static("from_lists", &make_tape_from_lists, py::arg("n_inputs"), py::arg("n_params"), py::arg("ops"),
+                  py::arg("a"), py::arg("b"), py::arg("c"), py::arg("k"), py::arg("outputs"),
+                  "Build a tape from Python lists of instruction fields.")
+      .def("value_and_gradient", &value_and_gradient, py::arg("x"), py::arg("p"),
+           "Value and gradient of a single-output tape; x and p must be finite.")
+      .def(
+          "gradient", [](const Tape& t, const DoubleArray& x, const DoubleArray& p) { return value_and_gradient(t, x, p).second; },
+          py::arg("x"), py::arg("p"), "Gradient of a single-output tape; x and p must be finite.")
       .def_property_readonly("n_inputs", &Tape::n_inputs)
       .def_property_readonly("n_params", &Tape::n_params)
       .def_property_readonly("n_outputs", &Tape::n_outputs)
@@ -104,11 +156,10 @@ void bind_tape(py::module_& m) {
             DoubleArray g(n), H({py::ssize_t(n), py::ssize_t(n)});
             double f = 0.0;
             const double* pp = params_pointer(t, p);
-            dispatch_size(n, [&](auto tag) {
-              constexpr int N = decltype(tag)::value;
-              HessianWorkspace<N> ws;
-              f = hessian_point<N>(t, output, x.data(), pp, g.mutable_data(), H.mutable_data(), ws);
-            });
+            // One point: the runtime-sized Dual is fast enough and keeps this file
+            // from compiling the fixed-size variants a second time.
+            HessianWorkspace<Eigen::Dynamic> ws;
+            f = hessian_point<Eigen::Dynamic>(t, output, x.data(), pp, g.mutable_data(), H.mutable_data(), ws);
             return py::make_tuple(f, g, H);
           },
           py::arg("x"), py::arg("p"), py::arg("output") = 0, "Value, gradient and Hessian by forward-over-reverse.")

@@ -9,6 +9,7 @@ from ._math import (abs, acos, asin, atan, atan2, cos, cosh, cross, det, dot, ex
                     log, log1p, maximum, minimum, norm, power, sign, sin, sinh, sqrt, square, tan, tanh,
                     where)
 from .dual import Dual, derivative
+from .autodiff import grad, hessian, jacobian, jvp, value_and_grad, vjp
 from .elements import ElementEnergy, Objective
 from .numdiff import GradientCheckResult, check_gradient
 from ._math import NotComplexAnalyticError
@@ -17,7 +18,7 @@ from .optimize import Equality, Inequality, KKTSingularError, solve_kkt
 from .optimize import transforms
 from .result import OptimizeResult, Status, StopRequest
 from .tracing import Symbol, Tape, TracingError, trace
-from . import energies, geometry, numdiff
+from . import energies, geometry, graph, numdiff
 
 __version__ = "0.1.0"
 
@@ -36,6 +37,7 @@ def get_num_threads() -> int:
 
 __all__ = [
     "Dual", "GradientCheckResult", "NotComplexAnalyticError", "check_gradient", "derivative", "numdiff",
+    "grad", "graph", "hessian", "jacobian", "jvp", "value_and_grad", "vjp",
     "ElementEnergy", "Equality", "Inequality", "KKTSingularError", "Objective", "OptimizeResult", "Status", "StopRequest", "Symbol", "Tape",
     "TracingError", "abs", "acos", "asin", "atan", "atan2", "cos", "cosh", "cross", "det", "dot",
     "energies", "exp", "expm1", "geometry", "get_num_threads", "hypot", "inv", "log", "log1p",

@@ -18,6 +18,8 @@ from ._math import Differentiable
 __all__ = ["TracingError", "Symbol", "Tape", "trace"]
 
 OP = {name: code for code, name in enumerate(_core.OP_NAMES)}
+_FLOAT64 = np.dtype(np.float64)
+_NO_PARAMS = np.zeros(0)
 
 
 class TracingError(RuntimeError):
@@ -107,6 +109,13 @@ class Recorder:
         raise TypeError(
             f"traced code combined a symbol with a value of type {type(value).__name__}; "
             "expected a symbol, a real number or a 0-d array")
+
+
+def _is_numpy_number(value) -> bool:
+    """Whether value is a real NumPy scalar or 0-d array (which ufuncs would send back to a symbol)."""
+    if isinstance(value, (np.floating, np.integer, np.bool_)):
+        return True
+    return isinstance(value, np.ndarray) and value.ndim == 0 and value.dtype.kind in "biuf"
 
 
 def _is_operand(value) -> bool:
@@ -231,6 +240,9 @@ class Symbol(Differentiable):
             return np.frompyfunc(lambda *items: ufunc(*items), len(inputs), 1)(*arrays)
         name = ufunc.__name__
         if name in _UFUNC_OPERATORS:
+            # A NumPy scalar operand would send `a * b` back to this ufunc; a Python
+            # float makes the operator reach the symbol's own method.
+            inputs = [float(item) if _is_numpy_number(item) else item for item in inputs]
             return _UFUNC_OPERATORS[name](*inputs)
         if name in _UFUNC_NAMES:
             return self.__dt_function__(_UFUNC_NAMES[name], inputs)
@@ -371,9 +383,13 @@ class Tape:
 
     def gradient(self, x, p=None) -> np.ndarray:
         """Compute the gradient by the reverse sweep."""
+        if (p is None and type(x) is np.ndarray and x.dtype == _FLOAT64 and x.ndim == 1
+                and self.output_shape == ()):
+            # Fast path for the common call: the C++ side checks the length and finiteness.
+            return self._core.gradient(x, _NO_PARAMS)
         self._require_scalar("gradient")
         x, p = self._point(x, p)
-        return self._core.vjp(x, p, np.ones(1))[1]
+        return self._core.gradient(x, p)
 
     def value_and_gradient(self, x, p=None):
         """Compute the value and the gradient in one reverse sweep."""
@@ -414,6 +430,23 @@ class Tape:
         x, p = self._point(x, p)
         w = _as_point(w, self.n_outputs, "w")
         return self._core.vjp(x, p, w)[1]
+
+    def to_dot(self, x=None, p=None, w=None, input_names=None, param_names=None) -> str:
+        """Return the computation graph as Graphviz DOT text, with values and adjoints at x.
+
+        See `dualtape.graph.to_dot` for the arguments.
+        """
+        from .graph import to_dot
+        return to_dot(self, x, p, w, input_names, param_names)
+
+    def render(self, path, x=None, p=None, w=None, input_names=None, param_names=None,
+               timeout: float = 60.0):
+        """Write the computation graph to an SVG, PNG or PDF file with Graphviz's ``dot``.
+
+        See `dualtape.graph.render`; raises RuntimeError when ``dot`` is not installed.
+        """
+        from .graph import render
+        return render(self, path, x, p, w, input_names, param_names, timeout)
 
 
 def trace(fn, n_inputs: int, n_params: int = 0) -> Tape:
