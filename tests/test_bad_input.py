@@ -184,7 +184,7 @@ def test_tape_wrong_params(param_tape, method):
         getattr(param_tape, method)(x, np.ones(3))
     with pytest.raises(ValueError, match="p contains NaN or inf at index 1"):
         getattr(param_tape, method)(x, np.array([1.0, np.nan]))
-    with pytest.raises(ValueError, match="p is required"):
+    with pytest.raises(ValueError, match=r"^p\b.*\b2\b"):
         getattr(param_tape, method)(x)
     with pytest.raises(TypeError, match="p must be a real float array"):
         getattr(param_tape, method)(x, np.ones(2, dtype=complex))
