@@ -12,6 +12,11 @@ each starting from the last solution plus the increment of that spread twist.
 On cube_48k one Newton iteration took about 90 s on a 2-core machine shared with
 other jobs. Assembling the projected Hessian took about 4 s of it, so nearly all
 the rest is the sparse Cholesky factorization of the 27,783 × 27,783 Hessian.
+There, with ``--tol 1e-8``, the rigid check converged in 3 iterations to within
+1.1e-7 of the rigid map, and the 90° twist took 16 iterations (26 minutes in
+all) to energy 7.051067 with min det J = 0.466. Projected Newton converges
+linearly here, halving the decrement per iteration. The default ``--tol 1e-6``
+stops after about 9 iterations, 3e-6 above that energy.
 
 Closed-form check: when both handles move by one rigid motion, the minimizer is
 that rigid motion of the rest shape, with energy 6 Σ_t V_t. The example runs it
@@ -231,7 +236,7 @@ def main(argv=None):
                         help="downward move of the top face, in units of the cube's height (default: %(default)s)")
     parser.add_argument("--steps", type=int, default=1,
                         help="load steps; each starts from the last solution (default: %(default)s)")
-    parser.add_argument("--tol", type=float, default=1e-8,
+    parser.add_argument("--tol", type=float, default=1e-6,
                         help="stop the twist when the Newton decrement falls below TOL times the rest "
                              "energy (default: %(default)s)")
     parser.add_argument("-v", "--verbose", action="store_true", help="print the Newton iterations")
