@@ -148,7 +148,7 @@ def test_read_tet_mesh_cube_48k(mesh_dir):
 def test_read_tet_mesh_rejects_triangles(tmp_path):
     path = tmp_path / "triangle.obj"
     path.write_text("v 0 0 0\nv 1 0 0\nv 0 1 0\nf 1 2 3\n")
-    with pytest.raises(ValueError, match="4 vertex indices"):
+    with pytest.raises(ValueError, match="contain 4 vertex indices"):
         volumetric_deformation.read_tet_mesh(path)
     with pytest.raises(FileNotFoundError):
         volumetric_deformation.read_tet_mesh(tmp_path / "missing.obj")

@@ -25,7 +25,7 @@ the smallest det J (> 0 means no tetrahedron inverted) and the energy. It writes
 PREFIX.png with the deformed surface colored by distortion.
 
 The default mesh is cube_48k.obj of the shared test meshes (9,261 vertices, 48,000
-tetrahedra). Each of its ``f`` lines holds the four vertex indices of a
+tetrahedra). Each of its ``f`` lines contains the four vertex indices of a
 tetrahedron. ``--cells N`` uses a generated cube of N³ cells of 6 tetrahedra
 instead.
 
@@ -61,7 +61,7 @@ def read_tet_mesh(path) -> tuple[np.ndarray, np.ndarray]:
                 vertices.append([float(value) for value in fields[1:4]])
             elif fields[0] == "f":
                 if len(fields) != 5:
-                    raise ValueError(f"{path}:{number}: an f line must hold 4 vertex indices (a tetrahedron); "
+                    raise ValueError(f"{path}:{number}: an f line must contain 4 vertex indices (a tetrahedron); "
                                      f"got {len(fields) - 1}")
                 tets.append([int(field.split("/")[0]) - 1 for field in fields[1:]])
     if not vertices or not tets:
