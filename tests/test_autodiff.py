@@ -344,6 +344,7 @@ def test_numpy_scalar_operands():
         return np.float64(2.0) * x[0] + np.array(3.0) * x[1] + np.float32(0.5) * x[0] ** 2 - np.int64(1)
 
     np.testing.assert_array_equal(dt.grad(f)(np.array([4.0, 1.0])), [6.0, 3.0])
+    np.testing.assert_array_equal(dt.grad(lambda x: np.sum(np.array([2.0, 3.0]) * x))(np.ones(2)), [2.0, 3.0])
     tape = dt.trace(f, 2)
     np.testing.assert_array_equal(tape.gradient(np.array([4.0, 1.0])), [6.0, 3.0])
 
@@ -420,8 +421,7 @@ def recorded_and_tape_values(op, arguments, k=0.0):
     slots = [recorder.input(i, value).slot for i, value in enumerate(arguments)]
     slots += [-1] * (3 - len(slots))
     result = recorder.emit(op, *slots, k=k)
-    tape = _core.Tape.from_lists(len(arguments), 0, recorder.ops, recorder.args_a, recorder.args_b,
-                                 recorder.args_c, recorder.constants, [result.slot])
+    tape = _core.Tape.from_lists(len(arguments), 0, *recorder.instructions(), [result.slot])
     return result.value, float(tape.evaluate(np.array(arguments, dtype=float), np.zeros(0))[0])
 
 
@@ -460,8 +460,7 @@ def test_recorded_where_values_match_tape():
         recorder = EagerRecorder(3)
         a, b, c = (recorder.input(i, v).slot for i, v in enumerate([2.0, 3.0, condition]))
         result = recorder.emit("Where", a, b, c)
-        tape = _core.Tape.from_lists(3, 0, recorder.ops, recorder.args_a, recorder.args_b,
-                                     recorder.args_c, recorder.constants, [result.slot])
+        tape = _core.Tape.from_lists(3, 0, *recorder.instructions(), [result.slot])
         assert result.value == tape.evaluate(np.array([2.0, 3.0, condition]), np.zeros(0))[0]
 
 

@@ -120,10 +120,6 @@ def test_trace_error_inside_function_propagates():
         dt.trace(lambda x: 1 / 0, 1)
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "Symbol.__array_ufunc__ (dualtape/tracing.py) re-applies the Python operator to "
-    "its inputs unchanged, so a NumPy scalar or array on the left of +, -, *, /, ** "
-    "or a comparison calls the ufunc again: infinite recursion"))
 @pytest.mark.parametrize("fn", [
     lambda x: np.float64(2.0) * x[0],
     lambda x: np.float64(2.0) + x[0],

@@ -15,6 +15,7 @@ through Python's `math` module.
 from __future__ import annotations
 
 import math
+import operator
 
 import numpy as np
 
@@ -130,41 +131,48 @@ for _name, _function in _VALUE.items():
 del _name, _function
 
 _CONST, _ADD, _SUB, _MUL, _DIV = OP["Const"], OP["Add"], OP["Sub"], OP["Mul"], OP["Div"]
-_SQUARE = OP["Square"]
+_SQUARE, _INPUT = OP["Square"], OP["Input"]
 
 
 class EagerRecorder(Recorder):
     """A recorder whose instructions also get their values, computed in Python.
 
-    ``values[slot]`` is the value of each recorded slot. Inputs are emitted with
-    `input` and take the caller's numbers.
+    ``code[slot]`` is the instruction ``(op code, a, b, c, k)`` and ``values[slot]``
+    its value. Inputs are emitted with `input` and take the caller's numbers.
     """
 
     def __init__(self, n_inputs: int):
-        super().__init__(n_inputs, 0)
+        # The instruction fields live in one list of tuples (one append per
+        # instruction), so the list attributes of `Recorder` are not created.
+        self.n_inputs = n_inputs
+        self.n_params = 0
+        self.code: list[tuple] = []
         self.values: list[float] = []
+        self._constant_slots: dict = {}
+        self.closed = False
+
+    def instructions(self):
+        """Return the fields (ops, a, b, c, k) as five sequences, the layout of `_core.Tape`."""
+        return tuple(zip(*self.code))
 
     def input(self, index: int, value: float) -> "EagerSymbol":
         """Emit variable ``index`` with the given value."""
-        slot = len(self.ops)
-        self.ops.append(OP["Input"])
-        self.args_a.append(index)
-        self.args_b.append(-1)
-        self.args_c.append(-1)
-        self.constants.append(0.0)
-        self.values.append(value)
-        return EagerSymbol(self, slot, value)
+        return self._append(_INPUT, index, -1, -1, 0.0, value)
 
-    def constant(self, value: float) -> "EagerSymbol":
+    def constant_slot(self, value: float) -> int:
+        """Return the slot of a constant, emitting it the first time it is used."""
         key = float(value)
         # NaN is not equal to itself, so it gets a fresh slot each time.
         slot = self._constant_slots.get(key) if key == key else None
         if slot is None:
-            symbol = self._append(_CONST, -1, -1, -1, key, key)
+            slot = self._append(_CONST, -1, -1, -1, key, key).slot
             if key == key:
-                self._constant_slots[key] = symbol.slot
-            return symbol
-        # The cached slot's own value: 0.0 and -0.0 share a slot.
+                self._constant_slots[key] = slot
+        return slot
+
+    def constant(self, value: float) -> "EagerSymbol":
+        slot = self.constant_slot(value)
+        # The slot's own value: 0.0 and -0.0 share a slot.
         return EagerSymbol(self, slot, self.values[slot])
 
     def emit(self, op: str, a: int = -1, b: int = -1, c: int = -1, k: float = 0.0) -> "EagerSymbol":
@@ -180,27 +188,32 @@ class EagerRecorder(Recorder):
             raise TracingError(
                 "this symbol belongs to a recording that has finished; symbols cannot be "
                 "kept and used after the differentiated function returns")
-        slot = len(self.ops)
-        self.ops.append(code)
-        self.args_a.append(a)
-        self.args_b.append(b)
-        self.args_c.append(c)
-        self.constants.append(k)
-        self.values.append(value)
+        values = self.values
+        slot = len(values)
+        self.code.append((code, a, b, c, k))
+        values.append(value)
         return EagerSymbol(self, slot, value)
 
 
-def _fast_operand(symbol: "EagerSymbol", other):
-    """Return (slot, value) of other when it is a plain float or a symbol of the same recording."""
-    kind = type(other)
-    if kind is EagerSymbol:
-        if other.recorder is symbol.recorder:
-            return other.slot, other.value
-        return None
-    if kind is float or kind is int:
-        constant = symbol.recorder.constant(other)
-        return constant.slot, constant.value
-    return None
+def _fast_binary(code: int, compute, reverse: bool, fallback):
+    """Make an operator method with a fast path for a float or a symbol of the same recording."""
+
+    def method(self, other):
+        kind = type(other)
+        recorder = self.recorder
+        if kind is EagerSymbol and other.recorder is recorder:
+            slot, value = other.slot, other.value
+        elif kind is float or kind is int:
+            slot = recorder.constant_slot(other)
+            value = recorder.values[slot]
+        else:
+            return fallback(self, other)
+        if reverse:
+            return recorder._append(code, slot, self.slot, -1, 0.0, compute(value, self.value))
+        return recorder._append(code, self.slot, slot, -1, 0.0, compute(self.value, value))
+
+    method.__name__ = fallback.__name__
+    return method
 
 
 class EagerSymbol(Symbol):
@@ -248,47 +261,14 @@ class EagerSymbol(Symbol):
 
     # Fast paths for the common arithmetic on two symbols or a symbol and a float;
     # everything else goes through the generic recording of `Symbol`.
-
-    def _fast(self, other, code, value_of, reverse=False):
-        operand = _fast_operand(self, other)
-        if operand is None:
-            return None
-        slot, value = operand
-        if reverse:
-            return self.recorder._append(code, slot, self.slot, -1, 0.0, value_of(value, self.value))
-        return self.recorder._append(code, self.slot, slot, -1, 0.0, value_of(self.value, value))
-
-    def __add__(self, other):
-        result = self._fast(other, _ADD, float.__add__)
-        return result if result is not None else Symbol.__add__(self, other)
-
-    def __radd__(self, other):
-        result = self._fast(other, _ADD, float.__add__, True)
-        return result if result is not None else Symbol.__radd__(self, other)
-
-    def __sub__(self, other):
-        result = self._fast(other, _SUB, float.__sub__)
-        return result if result is not None else Symbol.__sub__(self, other)
-
-    def __rsub__(self, other):
-        result = self._fast(other, _SUB, float.__sub__, True)
-        return result if result is not None else Symbol.__rsub__(self, other)
-
-    def __mul__(self, other):
-        result = self._fast(other, _MUL, float.__mul__)
-        return result if result is not None else Symbol.__mul__(self, other)
-
-    def __rmul__(self, other):
-        result = self._fast(other, _MUL, float.__mul__, True)
-        return result if result is not None else Symbol.__rmul__(self, other)
-
-    def __truediv__(self, other):
-        result = self._fast(other, _DIV, _divide)
-        return result if result is not None else Symbol.__truediv__(self, other)
-
-    def __rtruediv__(self, other):
-        result = self._fast(other, _DIV, _divide, True)
-        return result if result is not None else Symbol.__rtruediv__(self, other)
+    __add__ = _fast_binary(_ADD, operator.add, False, Symbol.__add__)
+    __radd__ = _fast_binary(_ADD, operator.add, True, Symbol.__radd__)
+    __sub__ = _fast_binary(_SUB, operator.sub, False, Symbol.__sub__)
+    __rsub__ = _fast_binary(_SUB, operator.sub, True, Symbol.__rsub__)
+    __mul__ = _fast_binary(_MUL, operator.mul, False, Symbol.__mul__)
+    __rmul__ = _fast_binary(_MUL, operator.mul, True, Symbol.__rmul__)
+    __truediv__ = _fast_binary(_DIV, _divide, False, Symbol.__truediv__)
+    __rtruediv__ = _fast_binary(_DIV, _divide, True, Symbol.__rtruediv__)
 
     def __pow__(self, exponent):
         kind = type(exponent)

@@ -216,7 +216,7 @@ def _record(f, args, kwargs, positions, transform: str) -> _Recording:
         positions = [0]
     else:
         positions = _resolve_positions(positions, len(args), transform)
-    arrays = [_as_variable(args[i], f"argument {i} of f") for i in positions]
+    arrays = [_as_variable(args[i], f"argument {i} of f", check_finite=False) for i in positions]
     sizes = [array.size for array in arrays]
     recorder = EagerRecorder(sum(sizes))
 
@@ -225,6 +225,8 @@ def _record(f, args, kwargs, positions, transform: str) -> _Recording:
     for position, array in zip(positions, arrays):
         symbols = np.empty(array.size, dtype=object)
         for j, value in enumerate(array.reshape(-1).tolist()):
+            if value - value != 0.0:
+                _raise_not_finite(array, f"argument {position} of f")
             symbols[j] = recorder.input(index, value)
             index += 1
         call_args[position] = symbols[0] if array.ndim == 0 else symbols.reshape(array.shape)
@@ -235,9 +237,12 @@ def _record(f, args, kwargs, positions, transform: str) -> _Recording:
     finally:
         recorder.closed = True
 
-    core = _core.Tape.from_lists(recorder.n_inputs, 0, recorder.ops, recorder.args_a, recorder.args_b,
-                                 recorder.args_c, recorder.constants, outputs)
-    x = arrays[0].reshape(-1) if len(arrays) == 1 else np.concatenate([a.reshape(-1) for a in arrays])
+    ops, a, b, c, k = recorder.instructions()
+    core = _core.Tape.from_lists(recorder.n_inputs, 0, ops, a, b, c, k, outputs)
+    if len(arrays) == 1:
+        array = arrays[0]
+        return _Recording(core, array.reshape(-1), (array.shape,), sizes, output_shape, transform)
+    x = np.concatenate([array.reshape(-1) for array in arrays])
     shapes = tuple(array.shape for array in arrays)
     return _Recording(core, x, shapes, sizes, output_shape, transform)
 

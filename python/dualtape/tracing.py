@@ -118,6 +118,14 @@ def _is_numpy_number(value) -> bool:
     return isinstance(value, np.ndarray) and value.ndim == 0 and value.dtype.kind in "biuf"
 
 
+def _as_object_array(value) -> np.ndarray:
+    if isinstance(value, np.ndarray):
+        return value if value.dtype == object else value.astype(object)
+    array = np.empty((), dtype=object)
+    array[()] = value
+    return array
+
+
 def _is_operand(value) -> bool:
     return isinstance(value, (Symbol, numbers.Real, np.bool_)) or (
         isinstance(value, np.ndarray) and value.ndim == 0 and value.dtype != object)
@@ -235,8 +243,9 @@ class Symbol(Differentiable):
         if method != "__call__" or kwargs.get("out") is not None:
             return NotImplemented
         if any(isinstance(item, np.ndarray) and item.ndim > 0 for item in inputs):
-            arrays = [np.asarray(item, dtype=object) if isinstance(item, np.ndarray)
-                      else item for item in inputs]
+            # Every operand goes in as an object array: a bare symbol would send the
+            # elementwise call back to this method.
+            arrays = [_as_object_array(item) for item in inputs]
             return np.frompyfunc(lambda *items: ufunc(*items), len(inputs), 1)(*arrays)
         name = ufunc.__name__
         if name in _UFUNC_OPERATORS:
