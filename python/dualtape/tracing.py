@@ -321,6 +321,9 @@ def _output_slots(recorder: Recorder, result) -> tuple[list[int], tuple]:
 
 def _call_traced(fn, x, p, n_params):
     count = _positional_count(fn)
+    if n_params > 0 and count is not None and count < 2:
+        raise TypeError(f"fn takes {count} positional argument(s), but with n_params = {n_params} "
+                        "it is called as fn(x, p); add the parameter p or set n_params to 0")
     if n_params > 0 or count is None or count >= 2:
         return fn(x, p)
     return fn(x)
@@ -408,9 +411,10 @@ class Tape:
         return float(out[0]), grad
 
     def hessian(self, x, p=None, output: int = 0) -> np.ndarray:
-        """Compute the dense Hessian by forward-over-reverse."""
-        if self.output_shape == ():
-            output = 0
+        """Compute the dense Hessian of output number ``output`` by forward-over-reverse."""
+        if (not isinstance(output, (int, np.integer)) or isinstance(output, bool)
+                or not 0 <= output < self.n_outputs):
+            raise IndexError(f"output must be an integer in [0, {self.n_outputs}); got {output!r}")
         x, p = self._point(x, p)
         return self._core.hessian(x, p, output)[2]
 
