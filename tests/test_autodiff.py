@@ -580,3 +580,17 @@ def test_symbol_used_after_return_rejected():
 def test_nested_grad_rejected():
     with pytest.raises(TypeError, match="nested"):
         dt.grad(lambda x: dt.grad(lambda y: y ** 2)(x))(2.0)
+
+
+def test_check_gradient_uses_grad():
+    x = np.array([[0.3, -0.8], [1.1, 0.4]])
+    result = dt.check_gradient(lambda X: np.sum(X ** 3) * X[0, 1] + dt.exp(X[1, 0]), x)
+    assert result.ad_source == "dualtape.grad"
+    assert result.passed
+    assert result.ad.shape == (2, 2)
+
+
+def test_derivative_second_order_is_exact():
+    # d²/dx² sin(x)·eˣ = 2 cos(x) eˣ
+    assert dt.derivative(lambda x: dt.sin(x) * dt.exp(x), 0.7, order=2) == pytest.approx(
+        2 * math.cos(0.7) * math.exp(0.7), rel=1e-14)
