@@ -9,6 +9,11 @@ rows), by forward mode (Jacobian-vector products, Jacobian columns) or by
 forward-over-reverse (Hessians). Nothing is approximated: the derivatives are those
 of the branch the function took at that point.
 
+Inside f, comparisons and ``bool()`` of a recorded value follow its number, and
+``sym.value`` reads the number without its derivative. ``float(sym)`` and functions
+of the `math` module raise TypeError, because they would silently drop the
+derivative: use the ``dt.*`` functions or NumPy ufuncs instead.
+
 Inputs and outputs
 ------------------
 The differentiated arguments are real arrays of any shape (or real scalars), and
