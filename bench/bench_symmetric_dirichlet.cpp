@@ -7,11 +7,11 @@
 //
 //   bench_symmetric_dirichlet [--threads T] [--seconds S] INPUT.txt ...
 //
-// For each mesh and for 1 thread and T threads (default: all cores) it prints the
-// median wall time of value, value+gradient, value+gradient+Hessian into the CSR
-// value array (unprojected), and the same with the 6×6 eigenvalue clamp, for the
-// reference and for dualtape, and their ratio. Single-threaded, it also splits the
-// Hessian into its sub-steps. Both sides use dualtape::project_positive_definite,
+// Each mesh is timed on 1 thread and on T threads (default: all cores). The
+// quantities are value, value+gradient, value+gradient+Hessian into the CSR value
+// array (unprojected), and the same with the 6×6 eigenvalue clamp. For each, the
+// benchmark prints the median wall time of the reference and of dualtape, and
+// their ratio. Single-threaded, it also splits the Hessian into its sub-steps. Both sides use dualtape::project_positive_definite,
 // so the projection costs the same on both.
 #include "dualtape/interpreter.hpp"
 #include "dualtape/objective.hpp"
@@ -262,13 +262,13 @@ std::vector<std::vector<std::int32_t>> color_elements(const std::vector<std::int
   for (int e = 0; e < E; ++e) {
     const std::int32_t* v = elements.data() + size_t(e) * 3;
     int chosen = 0;
-    auto taken = [&](int color) {
+    auto color_is_used = [&](int color) {
       for (int i = 0; i < 3; ++i)
         for (int used : vertex_colors[v[i]])
           if (used == color) return true;
       return false;
     };
-    while (taken(chosen)) ++chosen;
+    while (color_is_used(chosen)) ++chosen;
     if (chosen == int(colors.size())) colors.emplace_back();
     colors[chosen].push_back(e);
     for (int i = 0; i < 3; ++i) vertex_colors[v[i]].push_back(chosen);
@@ -304,9 +304,23 @@ class ReferenceObjective {
     return total;
   }
 
-  double value_and_gradient(const double* x, double* g, int threads) const {
+  // The value on one thread, visiting the elements color by color as dualtape's
+  // Objective does (the same greedy coloring in element order gives the same order).
+  double value_in_color_order(const double* x) const {
+    double total = 0.0;
+    for (const auto& color : colors_)
+      for (const std::int32_t e : color) {
+        const std::int32_t* v = input_.elements.data() + size_t(e) * 3;
+        const double* p = input_.params.data() + size_t(e) * 5;
+        total += triangle_energy(triangle_jacobian(x + 2 * v[0], x + 2 * v[1], x + 2 * v[2], p), p[0]);
+      }
+    return total;
+  }
+
+  // With in_color_order, one thread also visits the elements color by color.
+  double value_and_gradient(const double* x, double* g, int threads, bool in_color_order = false) const {
     std::fill(g, g + n_, 0.0);
-    return for_each_element(threads, [&](int e) {
+    return for_each_element(threads, in_color_order, [&](int e) {
       const std::int32_t* v = input_.elements.data() + size_t(e) * 3;
       double grad[6];
       const double energy = triangle_gradient(x + 2 * v[0], x + 2 * v[1], x + 2 * v[2],
@@ -322,7 +336,7 @@ class ReferenceObjective {
   double hessian(const double* x, Projection projection, double eps, double* g, double* values, int threads) const {
     std::fill(g, g + n_, 0.0);
     std::fill(values, values + nnz_, 0.0);
-    return for_each_element(threads, [&](int e) {
+    return for_each_element(threads, false, [&](int e) {
       const std::int32_t* v = input_.elements.data() + size_t(e) * 3;
       double grad[6];
       Eigen::Matrix<double, 6, 6> H;
@@ -344,18 +358,19 @@ class ReferenceObjective {
 
  private:
   // Run body(e) for every element and sum what it returns. One thread walks the
-  // elements in order; several threads take one color at a time.
+  // elements in order unless in_color_order is set; several threads take one
+  // color at a time.
   template <typename Body>
-  double for_each_element(int threads, Body&& body) const {
+  double for_each_element(int threads, bool in_color_order, Body&& body) const {
     double total = 0.0;
-    if (threads <= 1) {
+    if (threads <= 1 && !in_color_order) {
       const int E = input_.n_elements();
       for (int e = 0; e < E; ++e) total += body(e);
       return total;
     }
     for (const auto& color : colors_) {
       const std::int64_t count = std::int64_t(color.size());
-#pragma omp parallel for num_threads(threads) reduction(+ : total) schedule(static)
+#pragma omp parallel for num_threads(threads) if (threads > 1) reduction(+ : total) schedule(static)
       for (std::int64_t i = 0; i < count; ++i) total += body(color[i]);
     }
     return total;
@@ -392,9 +407,9 @@ struct Pair {
   int rounds = 0;
 };
 
-// Time two functions in alternating rounds (so that a load change on the shared
-// machine hits both alike) until `seconds` have passed, at least 5 and at most 500
-// rounds after one warm-up call each; return the median of each.
+// Time two functions in alternating rounds, so that a load change on a shared
+// machine hits both alike. After one warm-up call each, the rounds go on until
+// `seconds` have passed (at least 5 and at most 500 rounds). Returns the medians.
 Pair time_pair(const std::function<void()>& reference, const std::function<void()>& tape, double seconds) {
   reference();
   tape();
@@ -595,6 +610,23 @@ void run_breakdown(const Setup& s, double seconds, double eps) {
   std::printf("| %-52s | %9.3f |\n", "scatter of 36 entries into the CSR value array", time_one(scatter, seconds));
   std::printf("\n%d of %d element Hessians (%.1f%%) fail the Gershgorin test and take an eigendecomposition.\n",
               eigen_decompositions, E, 100.0 * eigen_decompositions / E);
+
+  // The closed form itself, in element order and in the color order that
+  // dualtape's Objective walks: the difference is the cost of the access order.
+  std::vector<double> g(s.objective.n());
+  const Pair value_order = time_pair([&] { sink = s.reference.value(x, 1); },
+                                     [&] { sink = s.reference.value_in_color_order(x); }, seconds);
+  const Pair gradient_order = time_pair([&] { sink = s.reference.value_and_gradient(x, g.data(), 1); },
+                                        [&] { sink = s.reference.value_and_gradient(x, g.data(), 1, true); }, seconds);
+  std::printf("\n%s, 1 thread: the closed form in element order and in dualtape's color order (median ms)\n\n",
+              input.name.c_str());
+  std::printf("| %-24s | %13s | %11s | %8s |\n", "closed form", "element order", "color order", "ratio");
+  std::printf("|%s|%s|%s|%s|\n", std::string(26, '-').c_str(), std::string(15, '-').c_str(),
+              std::string(13, '-').c_str(), std::string(10, '-').c_str());
+  std::printf("| %-24s | %13.3f | %11.3f | %7.2fx |\n", "value", value_order.reference_ms, value_order.dualtape_ms,
+              value_order.dualtape_ms / value_order.reference_ms);
+  std::printf("| %-24s | %13.3f | %11.3f | %7.2fx |\n", "value + gradient", gradient_order.reference_ms,
+              gradient_order.dualtape_ms, gradient_order.dualtape_ms / gradient_order.reference_ms);
   (void)sink;
 }
 

@@ -2,7 +2,7 @@
 
 For each mesh, this script reads the OBJ with libigl, computes the Tutte embedding
 of the parametrization example (the starting point of its Newton run), builds
-``dt.energies.symmetric_dirichlet`` and writes one text file that holds the traced
+``dt.energies.symmetric_dirichlet`` and writes one text file that contains the traced
 tape (the instruction list of ``tape._core.code``), the triangles, the per-element
 parameters (rest area A and the rest inverse M⁻¹, row-major) and the evaluation
 point. The C++ benchmark rebuilds the same tape from that file, so it times the tape
