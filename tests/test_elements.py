@@ -381,3 +381,26 @@ def test_element_with_repeated_block():
     assert value == pytest.approx(2 * 1.5 ** 3 + 1.5 ** 2 * -0.5 + (-0.5) ** 3, rel=RTOL)
     assert_allclose(gradient, [6 * 1.5 ** 2 + 2 * 1.5 * -0.5, 1.5 ** 2 + 3 * 0.25], rtol=RTOL)
     assert_allclose(H.toarray(), [[12 * 1.5 + 2 * -0.5, 2 * 1.5], [2 * 1.5, 6 * -0.5]], rtol=RTOL)
+
+
+def test_batch_matches_brute_force(mesh_terms):
+    # Element indices run over the terms in order: the 24 triangles, then the edges.
+    terms, layout, n_vars = mesh_terms
+    objective = dt.Objective(terms)
+    everything = np.arange(objective.n_elements)
+    value, gradient = objective.value_and_gradient_batch(layout, everything)
+    assert value == pytest.approx(objective.value(layout), rel=RTOL)
+    assert_allclose(gradient, objective.value_and_gradient(layout)[1], rtol=RTOL, atol=RTOL)
+
+    (dirichlet_weight, dirichlet), (stretch_weight, stretch) = terms
+    triangles = np.array([1, 5, 17])
+    edges = np.array([0, 9, 30])
+    batch = np.concatenate([triangles, dirichlet.n_elements + edges])
+    rest, faces, _ = curved_grid()
+    subset = [(dirichlet_weight, dt.energies.symmetric_dirichlet(rest, faces[triangles])),
+              (stretch_weight, dt.ElementEnergy(stretch_energy, stretch.elements[edges], 2, stretch.params[edges]))]
+    f, g, _ = brute_force(subset, layout, n_vars, 2)
+    value, gradient = objective.value_and_gradient_batch(layout, batch)
+    assert gradient.shape == layout.shape
+    assert value == pytest.approx(f, rel=RTOL)
+    assert_allclose(gradient.reshape(-1), g, rtol=RTOL, atol=RTOL)
