@@ -221,9 +221,6 @@ def test_newton_silent_by_default(capsys):
     assert capsys.readouterr().out == ""
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "the stopping messages format values with std::to_string (fixed, six decimals), "
-    "so gtol = 1e-8 and a gradient norm of 3e-12 both print as 0.000000"))
 def test_newton_message_shows_threshold():
     objective, x0, _, _ = exp_problem()
     result = dt.minimize(objective, x0, tol=0.0, gtol=1e-8)

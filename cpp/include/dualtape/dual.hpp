@@ -7,13 +7,21 @@
 #include <ostream>
 #include <type_traits>
 
+/// Forces inlining of the small functions on the hot paths (Dual arithmetic, the op
+/// table's rules): GCC otherwise leaves some of them as calls returning structs.
+#if defined(__GNUC__)
+#define DUALTAPE_INLINE inline __attribute__((always_inline))
+#else
+#define DUALTAPE_INLINE inline
+#endif
+
 namespace dualtape {
 
 /// Product of a derivative factor and a tangent that treats an exact zero as a
 /// strong zero: 0 · inf = 0 and 0 · NaN = 0. This is the zero rule of dualtape.
 /// A branch that is not taken, or a variable that does not move, contributes an
 /// exact zero to a derivative even where its own local derivative is infinite.
-inline double times0(double a, double b) { return (a == 0.0 || b == 0.0) ? 0.0 : a * b; }
+DUALTAPE_INLINE double times0(double a, double b) { return (a == 0.0 || b == 0.0) ? 0.0 : a * b; }
 
 /// A first-order forward-mode number: value v and tangent g (the derivatives of v
 /// along N directions). N is fixed at compile time, or Eigen::Dynamic for a
@@ -43,15 +51,17 @@ namespace detail {
 
 /// Tangent scaled by a, obeying the zero rule where a is not finite.
 template <typename T, int N>
-typename Dual<T, N>::Tangent scale(T a, const typename Dual<T, N>::Tangent& g) {
-  if (a == T(0)) return Dual<T, N>::Tangent::Zero(g.size());
-  if (std::isfinite(a)) return a * g;
-  return g.unaryExpr([a](T x) { return times0(a, x); });
+DUALTAPE_INLINE typename Dual<T, N>::Tangent scale(T a, const typename Dual<T, N>::Tangent& g) {
+  typename Dual<T, N>::Tangent product = a * g;
+  // a · g differs from the zero rule only where a product is 0 · inf or 0 · NaN,
+  // which leaves a NaN: recompute those rare tangents entry by entry.
+  if (!product.allFinite()) product = g.unaryExpr([a](T x) { return times0(a, x); });
+  return product;
 }
 
 /// Sum of two tangents where one may be empty (a runtime-sized constant).
 template <typename T, int N>
-typename Dual<T, N>::Tangent add(const typename Dual<T, N>::Tangent& a,
+DUALTAPE_INLINE typename Dual<T, N>::Tangent add(const typename Dual<T, N>::Tangent& a,
                                  const typename Dual<T, N>::Tangent& b) {
   if constexpr (N == Eigen::Dynamic) {
     if (a.size() == 0) return b;
@@ -66,92 +76,101 @@ typename Dual<T, N>::Tangent add(const typename Dual<T, N>::Tangent& a,
 
 // (a + a'ε) + (b + b'ε) = (a + b) + (a' + b')ε
 template <typename T, int N>
-Dual<T, N> operator+(const Dual<T, N>& a, const Dual<T, N>& b) {
+DUALTAPE_INLINE Dual<T, N> operator+(const Dual<T, N>& a, const Dual<T, N>& b) {
   return {a.v + b.v, detail::add<T, N>(a.g, b.g)};
 }
 
 // (a + a'ε) − (b + b'ε) = (a − b) + (a' − b')ε
 template <typename T, int N>
-Dual<T, N> operator-(const Dual<T, N>& a, const Dual<T, N>& b) {
+DUALTAPE_INLINE Dual<T, N> operator-(const Dual<T, N>& a, const Dual<T, N>& b) {
   return {a.v - b.v, detail::add<T, N>(a.g, detail::scale<T, N>(T(-1), b.g))};
 }
 
 template <typename T, int N>
-Dual<T, N> operator-(const Dual<T, N>& a) {
+DUALTAPE_INLINE Dual<T, N> operator-(const Dual<T, N>& a) {
   return {-a.v, -a.g};
 }
 
 // (a + a'ε)(b + b'ε) = ab + (a'b + ab')ε
 template <typename T, int N>
-Dual<T, N> operator*(const Dual<T, N>& a, const Dual<T, N>& b) {
+DUALTAPE_INLINE Dual<T, N> operator*(const Dual<T, N>& a, const Dual<T, N>& b) {
   return {a.v * b.v, detail::add<T, N>(detail::scale<T, N>(b.v, a.g), detail::scale<T, N>(a.v, b.g))};
 }
 
 // (a + a'ε)/(b + b'ε) = a/b + (a' − (a/b) b')/b ε
 template <typename T, int N>
-Dual<T, N> operator/(const Dual<T, N>& a, const Dual<T, N>& b) {
+DUALTAPE_INLINE Dual<T, N> operator/(const Dual<T, N>& a, const Dual<T, N>& b) {
   const T q = a.v / b.v;
   const T inverse = T(1) / b.v;
   return {q, detail::scale<T, N>(inverse,
                                  detail::add<T, N>(a.g, detail::scale<T, N>(-q, b.g)))};
 }
 
-template <typename T, int N> Dual<T, N> operator+(const Dual<T, N>& a, T b) { return {a.v + b, a.g}; }
-template <typename T, int N> Dual<T, N> operator+(T a, const Dual<T, N>& b) { return {a + b.v, b.g}; }
-template <typename T, int N> Dual<T, N> operator-(const Dual<T, N>& a, T b) { return {a.v - b, a.g}; }
-template <typename T, int N> Dual<T, N> operator-(T a, const Dual<T, N>& b) { return {a - b.v, -b.g}; }
-template <typename T, int N> Dual<T, N> operator*(const Dual<T, N>& a, T b) { return {a.v * b, detail::scale<T, N>(b, a.g)}; }
-template <typename T, int N> Dual<T, N> operator*(T a, const Dual<T, N>& b) { return {a * b.v, detail::scale<T, N>(a, b.g)}; }
-template <typename T, int N> Dual<T, N> operator/(const Dual<T, N>& a, T b) { return {a.v / b, detail::scale<T, N>(T(1) / b, a.g)}; }
-template <typename T, int N> Dual<T, N> operator/(T a, const Dual<T, N>& b) { return Dual<T, N>(a) / b; }
+template <typename T, int N> DUALTAPE_INLINE Dual<T, N> operator+(const Dual<T, N>& a, T b) { return {a.v + b, a.g}; }
+template <typename T, int N> DUALTAPE_INLINE Dual<T, N> operator+(T a, const Dual<T, N>& b) { return {a + b.v, b.g}; }
+template <typename T, int N> DUALTAPE_INLINE Dual<T, N> operator-(const Dual<T, N>& a, T b) { return {a.v - b, a.g}; }
+template <typename T, int N> DUALTAPE_INLINE Dual<T, N> operator-(T a, const Dual<T, N>& b) { return {a - b.v, -b.g}; }
+template <typename T, int N> DUALTAPE_INLINE Dual<T, N> operator*(const Dual<T, N>& a, T b) { return {a.v * b, detail::scale<T, N>(b, a.g)}; }
+template <typename T, int N> DUALTAPE_INLINE Dual<T, N> operator*(T a, const Dual<T, N>& b) { return {a * b.v, detail::scale<T, N>(a, b.g)}; }
+template <typename T, int N> DUALTAPE_INLINE Dual<T, N> operator/(const Dual<T, N>& a, T b) { return {a.v / b, detail::scale<T, N>(T(1) / b, a.g)}; }
+template <typename T, int N> DUALTAPE_INLINE Dual<T, N> operator/(T a, const Dual<T, N>& b) { return Dual<T, N>(a) / b; }
 
-template <typename T, int N> Dual<T, N>& operator+=(Dual<T, N>& a, const Dual<T, N>& b) { return a = a + b; }
-template <typename T, int N> Dual<T, N>& operator-=(Dual<T, N>& a, const Dual<T, N>& b) { return a = a - b; }
-template <typename T, int N> Dual<T, N>& operator*=(Dual<T, N>& a, const Dual<T, N>& b) { return a = a * b; }
-template <typename T, int N> Dual<T, N>& operator/=(Dual<T, N>& a, const Dual<T, N>& b) { return a = a / b; }
+template <typename T, int N> DUALTAPE_INLINE Dual<T, N>& operator+=(Dual<T, N>& a, const Dual<T, N>& b) { return a = a + b; }
+template <typename T, int N> DUALTAPE_INLINE Dual<T, N>& operator-=(Dual<T, N>& a, const Dual<T, N>& b) { return a = a - b; }
+template <typename T, int N> DUALTAPE_INLINE Dual<T, N>& operator*=(Dual<T, N>& a, const Dual<T, N>& b) { return a = a * b; }
+template <typename T, int N> DUALTAPE_INLINE Dual<T, N>& operator/=(Dual<T, N>& a, const Dual<T, N>& b) { return a = a / b; }
 
 // Comparisons look at the value only.
-template <typename T, int N> bool operator<(const Dual<T, N>& a, const Dual<T, N>& b) { return a.v < b.v; }
-template <typename T, int N> bool operator<=(const Dual<T, N>& a, const Dual<T, N>& b) { return a.v <= b.v; }
-template <typename T, int N> bool operator>(const Dual<T, N>& a, const Dual<T, N>& b) { return a.v > b.v; }
-template <typename T, int N> bool operator>=(const Dual<T, N>& a, const Dual<T, N>& b) { return a.v >= b.v; }
-template <typename T, int N> bool operator==(const Dual<T, N>& a, const Dual<T, N>& b) { return a.v == b.v; }
-template <typename T, int N> bool operator!=(const Dual<T, N>& a, const Dual<T, N>& b) { return a.v != b.v; }
+template <typename T, int N> DUALTAPE_INLINE bool operator<(const Dual<T, N>& a, const Dual<T, N>& b) { return a.v < b.v; }
+template <typename T, int N> DUALTAPE_INLINE bool operator<=(const Dual<T, N>& a, const Dual<T, N>& b) { return a.v <= b.v; }
+template <typename T, int N> DUALTAPE_INLINE bool operator>(const Dual<T, N>& a, const Dual<T, N>& b) { return a.v > b.v; }
+template <typename T, int N> DUALTAPE_INLINE bool operator>=(const Dual<T, N>& a, const Dual<T, N>& b) { return a.v >= b.v; }
+template <typename T, int N> DUALTAPE_INLINE bool operator==(const Dual<T, N>& a, const Dual<T, N>& b) { return a.v == b.v; }
+template <typename T, int N> DUALTAPE_INLINE bool operator!=(const Dual<T, N>& a, const Dual<T, N>& b) { return a.v != b.v; }
+
+/// Product of two Dual numbers under the zero rule: the value is times0 of the
+/// values, so an exact zero factor gives an exact zero value even against inf or NaN.
+template <typename T, int N>
+DUALTAPE_INLINE Dual<T, N> times0(const Dual<T, N>& a, const Dual<T, N>& b) {
+  Dual<T, N> product = a * b;
+  product.v = times0(a.v, b.v);
+  return product;
+}
 
 /// f(a + a'ε) = f(a) + f'(a) a' ε for a scalar function with value fa and derivative dfa.
 template <typename T, int N>
-Dual<T, N> chain(const Dual<T, N>& a, T fa, T dfa) {
+DUALTAPE_INLINE Dual<T, N> chain(const Dual<T, N>& a, T fa, T dfa) {
   return {fa, detail::scale<T, N>(dfa, a.g)};
 }
 
 // Elementary functions, TinyAD-style drop-in replacements for <cmath>.
 // Derivative conventions at singular points match the tape's op table.
 
-template <typename T, int N> Dual<T, N> sqrt(const Dual<T, N>& a) {
+template <typename T, int N> DUALTAPE_INLINE Dual<T, N> sqrt(const Dual<T, N>& a) {
   const T s = std::sqrt(a.v);
   return chain(a, s, a.v == T(0) ? T(0) : T(0.5) / s);  // sqrt'(0) := 0
 }
-template <typename T, int N> Dual<T, N> exp(const Dual<T, N>& a) { const T e = std::exp(a.v); return chain(a, e, e); }
-template <typename T, int N> Dual<T, N> log(const Dual<T, N>& a) { return chain(a, std::log(a.v), T(1) / a.v); }
-template <typename T, int N> Dual<T, N> log1p(const Dual<T, N>& a) { return chain(a, std::log1p(a.v), T(1) / (T(1) + a.v)); }
-template <typename T, int N> Dual<T, N> expm1(const Dual<T, N>& a) { return chain(a, std::expm1(a.v), std::exp(a.v)); }
-template <typename T, int N> Dual<T, N> sin(const Dual<T, N>& a) { return chain(a, std::sin(a.v), std::cos(a.v)); }
-template <typename T, int N> Dual<T, N> cos(const Dual<T, N>& a) { return chain(a, std::cos(a.v), -std::sin(a.v)); }
-template <typename T, int N> Dual<T, N> tan(const Dual<T, N>& a) { const T t = std::tan(a.v); return chain(a, t, T(1) + t * t); }
-template <typename T, int N> Dual<T, N> asin(const Dual<T, N>& a) { return chain(a, std::asin(a.v), T(1) / std::sqrt(T(1) - a.v * a.v)); }
-template <typename T, int N> Dual<T, N> acos(const Dual<T, N>& a) { return chain(a, std::acos(a.v), T(-1) / std::sqrt(T(1) - a.v * a.v)); }
-template <typename T, int N> Dual<T, N> atan(const Dual<T, N>& a) { return chain(a, std::atan(a.v), T(1) / (T(1) + a.v * a.v)); }
-template <typename T, int N> Dual<T, N> sinh(const Dual<T, N>& a) { return chain(a, std::sinh(a.v), std::cosh(a.v)); }
-template <typename T, int N> Dual<T, N> cosh(const Dual<T, N>& a) { return chain(a, std::cosh(a.v), std::sinh(a.v)); }
-template <typename T, int N> Dual<T, N> tanh(const Dual<T, N>& a) { const T t = std::tanh(a.v); return chain(a, t, T(1) - t * t); }
+template <typename T, int N> DUALTAPE_INLINE Dual<T, N> exp(const Dual<T, N>& a) { const T e = std::exp(a.v); return chain(a, e, e); }
+template <typename T, int N> DUALTAPE_INLINE Dual<T, N> log(const Dual<T, N>& a) { return chain(a, std::log(a.v), T(1) / a.v); }
+template <typename T, int N> DUALTAPE_INLINE Dual<T, N> log1p(const Dual<T, N>& a) { return chain(a, std::log1p(a.v), T(1) / (T(1) + a.v)); }
+template <typename T, int N> DUALTAPE_INLINE Dual<T, N> expm1(const Dual<T, N>& a) { return chain(a, std::expm1(a.v), std::exp(a.v)); }
+template <typename T, int N> DUALTAPE_INLINE Dual<T, N> sin(const Dual<T, N>& a) { return chain(a, std::sin(a.v), std::cos(a.v)); }
+template <typename T, int N> DUALTAPE_INLINE Dual<T, N> cos(const Dual<T, N>& a) { return chain(a, std::cos(a.v), -std::sin(a.v)); }
+template <typename T, int N> DUALTAPE_INLINE Dual<T, N> tan(const Dual<T, N>& a) { const T t = std::tan(a.v); return chain(a, t, T(1) + t * t); }
+template <typename T, int N> DUALTAPE_INLINE Dual<T, N> asin(const Dual<T, N>& a) { return chain(a, std::asin(a.v), T(1) / std::sqrt(T(1) - a.v * a.v)); }
+template <typename T, int N> DUALTAPE_INLINE Dual<T, N> acos(const Dual<T, N>& a) { return chain(a, std::acos(a.v), T(-1) / std::sqrt(T(1) - a.v * a.v)); }
+template <typename T, int N> DUALTAPE_INLINE Dual<T, N> atan(const Dual<T, N>& a) { return chain(a, std::atan(a.v), T(1) / (T(1) + a.v * a.v)); }
+template <typename T, int N> DUALTAPE_INLINE Dual<T, N> sinh(const Dual<T, N>& a) { return chain(a, std::sinh(a.v), std::cosh(a.v)); }
+template <typename T, int N> DUALTAPE_INLINE Dual<T, N> cosh(const Dual<T, N>& a) { return chain(a, std::cosh(a.v), std::sinh(a.v)); }
+template <typename T, int N> DUALTAPE_INLINE Dual<T, N> tanh(const Dual<T, N>& a) { const T t = std::tanh(a.v); return chain(a, t, T(1) - t * t); }
 // |a|' := sign(a), with 0 at a = 0.
-template <typename T, int N> Dual<T, N> abs(const Dual<T, N>& a) {
+template <typename T, int N> DUALTAPE_INLINE Dual<T, N> abs(const Dual<T, N>& a) {
   return chain(a, std::abs(a.v), a.v > T(0) ? T(1) : (a.v < T(0) ? T(-1) : T(0)));
 }
 
 // a^k for a constant exponent k: derivative k a^(k−1), defined as 0 at a = 0 when k < 1
 // and everywhere when k = 0.
-template <typename T, int N> Dual<T, N> pow(const Dual<T, N>& a, T k) {
+template <typename T, int N> DUALTAPE_INLINE Dual<T, N> pow(const Dual<T, N>& a, T k) {
   const T value = std::pow(a.v, k);
   T derivative;
   if (k == T(0) || (a.v == T(0) && k < T(1))) derivative = T(0);
@@ -161,14 +180,14 @@ template <typename T, int N> Dual<T, N> pow(const Dual<T, N>& a, T k) {
 }
 
 // a^b with both varying: ∂/∂a = b a^(b−1), ∂/∂b = a^b log a; ∂/∂b := 0 at a = 0.
-template <typename T, int N> Dual<T, N> pow(const Dual<T, N>& a, const Dual<T, N>& b) {
+template <typename T, int N> DUALTAPE_INLINE Dual<T, N> pow(const Dual<T, N>& a, const Dual<T, N>& b) {
   const Dual<T, N> base = pow(a, b.v);
   const T db = a.v == T(0) ? T(0) : base.v * std::log(a.v);
   return {base.v, detail::add<T, N>(base.g, detail::scale<T, N>(db, b.g))};
 }
 
 // atan2(y, x): ∂/∂y = x/(x² + y²), ∂/∂x = −y/(x² + y²); both 0 at the origin.
-template <typename T, int N> Dual<T, N> atan2(const Dual<T, N>& y, const Dual<T, N>& x) {
+template <typename T, int N> DUALTAPE_INLINE Dual<T, N> atan2(const Dual<T, N>& y, const Dual<T, N>& x) {
   const T r2 = x.v * x.v + y.v * y.v;
   const T dy = r2 == T(0) ? T(0) : x.v / r2;
   const T dx = r2 == T(0) ? T(0) : -y.v / r2;
@@ -176,7 +195,7 @@ template <typename T, int N> Dual<T, N> atan2(const Dual<T, N>& y, const Dual<T,
 }
 
 // hypot(a, b) = √(a² + b²): ∂/∂a = a/h, ∂/∂b = b/h; both 0 at the origin.
-template <typename T, int N> Dual<T, N> hypot(const Dual<T, N>& a, const Dual<T, N>& b) {
+template <typename T, int N> DUALTAPE_INLINE Dual<T, N> hypot(const Dual<T, N>& a, const Dual<T, N>& b) {
   const T h = std::hypot(a.v, b.v);
   const T da = h == T(0) ? T(0) : a.v / h;
   const T db = h == T(0) ? T(0) : b.v / h;
@@ -184,8 +203,8 @@ template <typename T, int N> Dual<T, N> hypot(const Dual<T, N>& a, const Dual<T,
 }
 
 // min and max: at a tie the derivative follows the first argument.
-template <typename T, int N> Dual<T, N> min(const Dual<T, N>& a, const Dual<T, N>& b) { return b.v < a.v ? b : a; }
-template <typename T, int N> Dual<T, N> max(const Dual<T, N>& a, const Dual<T, N>& b) { return b.v > a.v ? b : a; }
+template <typename T, int N> DUALTAPE_INLINE Dual<T, N> min(const Dual<T, N>& a, const Dual<T, N>& b) { return b.v < a.v ? b : a; }
+template <typename T, int N> DUALTAPE_INLINE Dual<T, N> max(const Dual<T, N>& a, const Dual<T, N>& b) { return b.v > a.v ? b : a; }
 
 template <typename T, int N>
 std::ostream& operator<<(std::ostream& out, const Dual<T, N>& a) {

@@ -44,6 +44,11 @@ class ElementEnergy {
                                 std::to_string(elements_[i]) + " is negative");
       max_block_ = std::max(max_block_, int(elements_[i]));
     }
+    const int N = arity_ * dim_;
+    variables_.resize(size_t(n_elements_) * N);
+    for (int e = 0; e < n_elements_; ++e)
+      for (int i = 0; i < N; ++i)
+        variables_[size_t(e) * N + i] = std::int64_t(element(e)[i / dim_]) * dim_ + i % dim_;
     for (size_t i = 0; i < params_.size(); ++i)
       if (!std::isfinite(params_[i]))
         throw std::invalid_argument("params[" + std::to_string(i / std::max(1, n_params_)) + ", " +
@@ -62,12 +67,15 @@ class ElementEnergy {
   const std::int32_t* element(int e) const { return elements_.data() + std::ptrdiff_t(e) * arity_; }
   const double* params(int e) const { return params_.data() + std::ptrdiff_t(e) * n_params_; }
   /// Index of local variable i (block i / dim, coordinate i % dim) of element e in x.
-  std::int64_t variable(int e, int i) const { return std::int64_t(element(e)[i / dim_]) * dim_ + i % dim_; }
+  std::int64_t variable(int e, int i) const { return variables_[size_t(e) * (arity_ * dim_) + i]; }
+  /// The n_locals() variable indices of element e.
+  const std::int64_t* variables(int e) const { return variables_.data() + size_t(e) * (arity_ * dim_); }
 
  private:
   std::shared_ptr<const Tape> tape_;
   std::vector<std::int32_t> elements_;
   std::vector<double> params_;
+  std::vector<std::int64_t> variables_;  ///< #E by k·dim indices into x, precomputed
   int arity_ = 0;
   int dim_ = 0;
   int n_params_ = 0;

@@ -38,6 +38,8 @@ void forward_block(const Tape& tape, double* V, double* DA, double* DB) {
     visit_op(ins.op, [&](auto tag) {
       constexpr Op op = decltype(tag)::value;
       if constexpr (op != Op::Input && op != Op::Param) {
+        // The output slot i follows its argument slots, so lanes are independent.
+#pragma GCC ivdep
         for (int l = 0; l < L; ++l) {
           double v = 0.0, da = 0.0, db = 0.0;
           Rule<op>::eval(a[l], b[l], c[l], k, v, da, db);
@@ -53,8 +55,10 @@ void forward_block(const Tape& tape, double* V, double* DA, double* DB) {
 }
 
 /// Reverse sweep over a block: ADJ holds the seeds (adjoints of the outputs) on
-/// entry and every slot's adjoint on exit. Each product obeys the zero rule.
-template <int L>
+/// entry and every slot's adjoint on exit. With Exact, each product obeys the zero
+/// rule; without it, plain products let the loops vectorize, and a product 0 · inf
+/// or 0 · NaN leaves a NaN in the adjoints (see reverse_block_checked).
+template <int L, bool Exact = true>
 void reverse_block(const Tape& tape, const double* DA, const double* DB, double* ADJ) {
   const auto& code = tape.code();
   const auto& arity = tape.differentiable_arity();
@@ -64,14 +68,44 @@ void reverse_block(const Tape& tape, const double* DA, const double* DB, double*
     const Instruction& ins = code[i];
     const double* w = ADJ + std::ptrdiff_t(i) * L;
     const double* da = DA + std::ptrdiff_t(i) * L;
+    // Argument slots precede slot i, so adj_a never overlaps w, and DA is a
+    // separate array: the lanes are independent.
     double* adj_a = ADJ + std::ptrdiff_t(ins.a) * L;
-    for (int l = 0; l < L; ++l) adj_a[l] += times0(da[l], w[l]);
+#pragma GCC ivdep
+    for (int l = 0; l < L; ++l) adj_a[l] += Exact ? times0(da[l], w[l]) : da[l] * w[l];
     if (m == 2) {
       const double* db = DB + std::ptrdiff_t(i) * L;
       double* adj_b = ADJ + std::ptrdiff_t(ins.b) * L;
-      for (int l = 0; l < L; ++l) adj_b[l] += times0(db[l], w[l]);
+#pragma GCC ivdep
+      for (int l = 0; l < L; ++l) adj_b[l] += Exact ? times0(db[l], w[l]) : db[l] * w[l];
     }
   }
+}
+
+/// Reverse sweep with the zero rule at the cost of the fast sweep in the usual
+/// case. A product that the zero rule sets to 0 is 0 · inf or 0 · NaN, which the
+/// fast sweep turns into a NaN that reaches the adjoint of every input it depends
+/// on; only then is the sweep repeated with exact products. `seeds` (L values per
+/// output, in output order) are written to ADJ before each sweep.
+template <int L>
+void reverse_block_checked(const Tape& tape, const double* DA, const double* DB, const double* seeds,
+                           double* ADJ) {
+  const size_t slots = size_t(tape.size()) * L;
+  auto seed = [&]() {
+    std::fill(ADJ, ADJ + slots, 0.0);
+    for (int o = 0; o < tape.n_outputs(); ++o) {
+      double* out = ADJ + std::ptrdiff_t(tape.outputs()[o]) * L;
+      for (int l = 0; l < L; ++l) out[l] += seeds[std::ptrdiff_t(o) * L + l];
+    }
+  };
+  seed();
+  reverse_block<L, false>(tape, DA, DB, ADJ);
+  const std::ptrdiff_t inputs = std::ptrdiff_t(tape.n_inputs()) * L;
+  bool has_nan = false;
+  for (std::ptrdiff_t j = 0; j < inputs; ++j) has_nan |= ADJ[j] != ADJ[j];
+  if (!has_nan) return;
+  seed();
+  reverse_block<L, true>(tape, DA, DB, ADJ);
 }
 
 /// Scratch memory for evaluating a tape at one point or on one block.
@@ -107,12 +141,8 @@ inline void vector_jacobian(const Tape& tape, const double* x, const double* p, 
   ws.resize(tape.size());
   load_point(tape, x, p, ws.values.data());
   forward_block<1, true>(tape, ws.values.data(), ws.da.data(), ws.db.data());
-  std::fill(ws.adjoints.begin(), ws.adjoints.begin() + tape.size(), 0.0);
-  for (int j = 0; j < tape.n_outputs(); ++j) {
-    outputs[j] = ws.values[tape.outputs()[j]];
-    ws.adjoints[tape.outputs()[j]] += w[j];
-  }
-  reverse_block<1>(tape, ws.da.data(), ws.db.data(), ws.adjoints.data());
+  for (int j = 0; j < tape.n_outputs(); ++j) outputs[j] = ws.values[tape.outputs()[j]];
+  reverse_block_checked<1>(tape, ws.da.data(), ws.db.data(), w, ws.adjoints.data());
   std::copy(ws.adjoints.begin(), ws.adjoints.begin() + tape.n_inputs(), vjp);
 }
 
@@ -186,12 +216,22 @@ double hessian_point(const Tape& tape, int output, const double* x, const double
   const auto& code = tape.code();
   const auto& arity = tape.differentiable_arity();
   const D zero(0.0, D::Tangent::Zero(n));
-  ws.values.assign(size, zero);
-  ws.da.assign(size, zero);
-  ws.db.assign(size, zero);
-  ws.adjoints.assign(size, zero);
+  // Values and partials of every operation are overwritten by the forward sweep;
+  // only the adjoints accumulate and need zeroing.
+  if (int(ws.values.size()) != size || (N == Eigen::Dynamic && size > 0 && ws.values[0].g.size() != n)) {
+    ws.values.assign(size, zero);
+    ws.da.assign(size, zero);
+    ws.db.assign(size, zero);
+    ws.adjoints.assign(size, zero);
+  } else {
+    for (int i = 0; i < size; ++i) {
+      ws.adjoints[i].v = 0.0;
+      ws.adjoints[i].g.setZero();
+    }
+  }
 
   for (int i = 0; i < n; ++i) ws.values[i] = D::variable(x[i], i, n);
+  for (int j = 0; j < tape.n_params(); ++j) ws.values[n + j] = zero;
   for (int j = 0; j < tape.n_params(); ++j) ws.values[n + j].v = p[j];
 
   for (int i = tape.first_operation(); i < size; ++i) {
@@ -220,8 +260,8 @@ double hessian_point(const Tape& tape, int output, const double* x, const double
     const D& w = ws.adjoints[i];
     if (w.v == 0.0 && w.g.isZero()) continue;
     const Instruction& ins = code[i];
-    ws.adjoints[ins.a] += ws.da[i] * w;
-    if (m == 2) ws.adjoints[ins.b] += ws.db[i] * w;
+    ws.adjoints[ins.a] += times0(ws.da[i], w);
+    if (m == 2) ws.adjoints[ins.b] += times0(ws.db[i], w);
   }
 
   for (int i = 0; i < n; ++i) {
@@ -245,8 +285,9 @@ void dispatch_size(int n, F&& f) {
 #define DUALTAPE_SIZE(k) \
   case k:                \
     f(std::integral_constant<int, k>{}); return;
-    DUALTAPE_SIZE(1) DUALTAPE_SIZE(2) DUALTAPE_SIZE(3) DUALTAPE_SIZE(4) DUALTAPE_SIZE(6)
-    DUALTAPE_SIZE(8) DUALTAPE_SIZE(9) DUALTAPE_SIZE(12)
+    // Edges in 2-D (4) and 3-D (6), triangles in 2-D (6) and 3-D (9), tetrahedra
+    // and quads in 3-D (12); every other size runs on the runtime-sized Dual.
+    DUALTAPE_SIZE(4) DUALTAPE_SIZE(6) DUALTAPE_SIZE(9) DUALTAPE_SIZE(12)
 #undef DUALTAPE_SIZE
     default:
       f(std::integral_constant<int, Eigen::Dynamic>{});

@@ -8,6 +8,7 @@
 
 #include <chrono>
 #include <cmath>
+#include <cstdio>
 #include <functional>
 #include <string>
 #include <vector>
@@ -76,6 +77,13 @@ using NewtonCallback = std::function<int(const NewtonIteration&, const Eigen::Ve
 /// energy that is +inf outside its domain acts as a barrier. Stops when the Newton
 /// decrement or the gradient norm falls below its tolerance, or after
 /// max_iterations.
+/// Number in scientific notation with 4 significant digits, for stopping messages.
+inline std::string format_number(double value) {
+  char buffer[32];
+  std::snprintf(buffer, sizeof(buffer), "%.4g", value);
+  return buffer;
+}
+
 inline NewtonResult newton(const Objective& objective, Eigen::VectorXd x, const NewtonOptions& options,
                            const NewtonCallback& callback) {
   using Clock = std::chrono::steady_clock;
@@ -122,15 +130,15 @@ inline NewtonResult newton(const Objective& objective, Eigen::VectorXd x, const 
       info.seconds = std::chrono::duration<double>(Clock::now() - start).count();
       result.history.push_back(info);
       if (callback) callback(info, x);
-      return finish(NewtonStatus::ConvergedGradient, "converged: gradient norm " + std::to_string(gradient_norm) +
-                                                         " <= gtol " + std::to_string(options.gradient_tolerance));
+      return finish(NewtonStatus::ConvergedGradient, "converged: gradient norm " + format_number(gradient_norm) +
+                                                         " <= gtol " + format_number(options.gradient_tolerance));
     }
     if (iteration >= options.max_iterations) {
       info.seconds = std::chrono::duration<double>(Clock::now() - start).count();
       result.history.push_back(info);
       if (callback) callback(info, x);
       return finish(NewtonStatus::MaxIterations, "iteration limit " + std::to_string(options.max_iterations) +
-                                                     " reached; gradient norm " + std::to_string(gradient_norm));
+                                                     " reached; gradient norm " + format_number(gradient_norm));
     }
 
     // Factor H, adding τI to the diagonal while the factorization fails.
@@ -154,7 +162,7 @@ inline NewtonResult newton(const Objective& objective, Eigen::VectorXd x, const 
       if (!factored)
         return finish(NewtonStatus::LinearSolveFailed,
                       "sparse Cholesky factorization failed at iteration " + std::to_string(iteration) +
-                          " even with regularization " + std::to_string(tau / 10.0) + " on the diagonal");
+                          " even with regularization " + format_number(tau / 10.0) + " on the diagonal");
     }
     d = cholesky.solve(-g);
     const double slope = g.dot(d);
@@ -165,14 +173,14 @@ inline NewtonResult newton(const Objective& objective, Eigen::VectorXd x, const 
     if (!d.allFinite() || slope >= 0.0) {
       return finish(NewtonStatus::LinearSolveFailed,
                     "the Newton direction is not a descent direction at iteration " + std::to_string(iteration) +
-                        " (gᵀd = " + std::to_string(slope) + ")");
+                        " (gᵀd = " + format_number(slope) + ")");
     }
     if (decrement < options.decrement_tolerance) {
       info.seconds = std::chrono::duration<double>(Clock::now() - start).count();
       result.history.push_back(info);
       if (callback) callback(info, x);
-      return finish(NewtonStatus::ConvergedDecrement, "converged: Newton decrement " + std::to_string(decrement) +
-                                                          " < tol " + std::to_string(options.decrement_tolerance));
+      return finish(NewtonStatus::ConvergedDecrement, "converged: Newton decrement " + format_number(decrement) +
+                                                          " < tol " + format_number(options.decrement_tolerance));
     }
 
     // Armijo backtracking; a non-finite f is a rejected step.

@@ -41,7 +41,7 @@ inline int thread_count() {
 inline void set_thread_count(int count) { thread_count_setting() = count; }
 
 /// Lanes per block of the batched interpreter.
-constexpr int kLanes = 8;
+constexpr int kLanes = 32;
 
 /// Sparse symmetric matrix pattern in CSR form (both triangles stored).
 struct CsrPattern {
@@ -277,7 +277,8 @@ class Objective {
     const int m = energy.n_params();
     for (int l = 0; l < kLanes; ++l) {
       const int e = elements[std::min(l, count - 1)];
-      for (int i = 0; i < N; ++i) V[std::ptrdiff_t(i) * kLanes + l] = x[energy.variable(e, i)];
+      const std::int64_t* vars = energy.variables(e);
+      for (int i = 0; i < N; ++i) V[std::ptrdiff_t(i) * kLanes + l] = x[vars[i]];
       const double* p = energy.params(e);
       for (int j = 0; j < m; ++j) V[std::ptrdiff_t(N + j) * kLanes + l] = p[j];
     }
@@ -302,14 +303,14 @@ class Objective {
     forward_block<kLanes, true>(tape, V, buffers.da.data(), buffers.db.data());
     for (int l = 0; l < count; ++l) energies[l] = V[std::ptrdiff_t(out) * kLanes + l];
     double* ADJ = buffers.adjoints.data();
-    std::fill(ADJ, ADJ + slots, 0.0);
-    for (int l = 0; l < count; ++l) ADJ[std::ptrdiff_t(out) * kLanes + l] = term.weight;
-    reverse_block<kLanes>(tape, buffers.da.data(), buffers.db.data(), ADJ);
+    double seeds[kLanes];
+    for (int l = 0; l < kLanes; ++l) seeds[l] = l < count ? term.weight : 0.0;
+    reverse_block_checked<kLanes>(tape, buffers.da.data(), buffers.db.data(), seeds, ADJ);
     const int N = energy.n_locals();
     for (int l = 0; l < count; ++l) {
-      const int e = elements[l];
+      const std::int64_t* vars = energy.variables(elements[l]);
       for (int i = 0; i < N; ++i) {
-        const std::int64_t var = energy.variable(e, i);
+        const std::int64_t var = vars[i];
         if (!fixed_[var]) g[var] += ADJ[std::ptrdiff_t(i) * kLanes + l];
       }
     }
@@ -322,12 +323,15 @@ class Objective {
     for (const Term& term : terms_) {
       const int E = term.energy->n_elements();
       std::vector<double> energies(E);
-      for (size_t c = 0; c + 1 < term.color_begin.size(); ++c) {
-        const std::int64_t begin = term.color_begin[c], end = term.color_begin[c + 1];
-        const std::int64_t n_blocks = (end - begin + kLanes - 1) / kLanes;
-#pragma omp parallel num_threads(threads) if (n_blocks > 1)
-        {
-          BlockBuffers buffers;
+      const int n_colors = int(term.color_begin.size()) - 1;
+      // One thread team for all colors; the implicit barrier after each `omp for`
+      // keeps the colors in order.
+#pragma omp parallel num_threads(threads) if (threads > 1 && E > 4 * kLanes)
+      {
+        BlockBuffers buffers;
+        for (int c = 0; c < n_colors; ++c) {
+          const std::int64_t begin = term.color_begin[c], end = term.color_begin[c + 1];
+          const std::int64_t n_blocks = (end - begin + kLanes - 1) / kLanes;
 #pragma omp for schedule(static)
           for (std::int64_t block = 0; block < n_blocks; ++block) {
             const std::int64_t start = begin + block * kLanes;
@@ -381,30 +385,30 @@ class Objective {
     const int threads = thread_count();
     dispatch_size(N, [&](auto size_tag) {
       constexpr int S = decltype(size_tag)::value;
-      for (size_t c = 0; c + 1 < term.color_begin.size(); ++c) {
-        const std::int64_t begin = term.color_begin[c], end = term.color_begin[c + 1];
-#pragma omp parallel num_threads(threads) if (end - begin > 1)
-        {
-          HessianWorkspace<S> ws;
-          std::vector<double> x_local(N), g_local(N), H_local(size_t(N) * N);
-          std::vector<char> is_fixed(N);
+      const int n_colors = int(term.color_begin.size()) - 1;
+#pragma omp parallel num_threads(threads) if (threads > 1 && E > 16)
+      {
+        HessianWorkspace<S> ws;
+        std::vector<double> x_local(N), g_local(N), H_local(size_t(N) * N);
+        std::vector<char> is_fixed(N);
+        for (int c = 0; c < n_colors; ++c) {
+          const std::int64_t begin = term.color_begin[c], end = term.color_begin[c + 1];
 #pragma omp for schedule(static)
           for (std::int64_t position = begin; position < end; ++position) {
             const int e = term.order[position];
+            const std::int64_t* vars = energy.variables(e);
             bool any_fixed = false;
             for (int i = 0; i < N; ++i) {
-              const std::int64_t var = energy.variable(e, i);
-              x_local[i] = x[var];
-              is_fixed[i] = char(fixed_[var]);
+              x_local[i] = x[vars[i]];
+              is_fixed[i] = char(fixed_[vars[i]]);
               any_fixed = any_fixed || is_fixed[i];
             }
             energies[position] = hessian_point<S>(tape, 0, x_local.data(), energy.params(e), g_local.data(),
                                                   H_local.data(), ws);
-            for (double& h : H_local) h *= term.weight;
-            for (int i = 0; i < N; ++i) {
-              const std::int64_t var = energy.variable(e, i);
-              if (!is_fixed[i]) g[var] += term.weight * g_local[i];
-            }
+            if (term.weight != 1.0)
+              for (double& h : H_local) h *= term.weight;
+            for (int i = 0; i < N; ++i)
+              if (!is_fixed[i]) g[vars[i]] += term.weight * g_local[i];
             project_and_scatter<S>(H_local.data(), N, is_fixed, any_fixed, projection, eps,
                                    term.scatter.data() + size_t(e) * N * N, values);
           }

@@ -118,7 +118,7 @@ struct Rule;
   template <>               \
   struct Rule<Op::name> {   \
     template <typename S>   \
-    static inline void eval(const S& a, const S& b, const S& c, double k, S& v, S& da, S& db)
+    static DUALTAPE_INLINE void eval(const S& a, const S& b, const S& c, double k, S& v, S& da, S& db)
 
 // Leaves are loaded by the interpreter, never evaluated by a rule.
 DUALTAPE_RULE(Input) { (void)a, (void)b, (void)c, (void)k, (void)v, (void)da, (void)db; } };
