@@ -208,6 +208,11 @@ struct HessianWorkspace {
 /// The adjoint of input i has value ∂f/∂xᵢ and tangent row i of the Hessian.
 /// H is n × n row-major, symmetrized; g has length n. N is n or Eigen::Dynamic.
 template <int N>
+#if defined(__GNUC__)
+// Inline every Dual operation and rule into the sweep; GCC otherwise keeps some of
+// them as calls, which measured 1.6× slower on 6-input elements.
+__attribute__((flatten))
+#endif
 double hessian_point(const Tape& tape, int output, const double* x, const double* p, double* g, double* H,
                      HessianWorkspace<N>& ws) {
   using D = Dual<double, N>;
