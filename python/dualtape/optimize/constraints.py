@@ -48,6 +48,15 @@ class _Constraint:
     kind = ""
 
     def __init__(self, fn, jac=None):
+        if _is_residuals(fn):
+            # Per-element constraints: every residual of a dt.Residuals is one
+            # constraint, with the sparse Jacobian assembled in C++.
+            if jac is not None:
+                raise TypeError(f"{type(self).__name__}: jac must be None for a dt.Residuals, "
+                                "whose Jacobian comes from its tape")
+            residuals = fn
+            fn = lambda x: residuals.residuals(x).ravel()  # noqa: E731
+            jac = lambda x: residuals.jacobian(x)  # noqa: E731
         if not callable(fn):
             raise TypeError(f"{type(self).__name__}: fn must be callable, got {type(fn).__name__}")
         if jac is not None and not callable(jac):
@@ -101,7 +110,8 @@ class Equality(_Constraint):
     ``fn(x)`` gets x in the caller's shape and returns a scalar or a 1-D array.
     ``jac(x)`` returns its Jacobian: an (m, x.size) dense or sparse matrix, or the
     gradient shaped like x for a scalar fn. Without ``jac`` the Jacobian comes from
-    ``dualtape.jacobian``.
+    ``dualtape.jacobian``. ``fn`` may also be a `dualtape.Residuals`: each of its
+    residuals is one constraint, with its sparse Jacobian from the tape.
     """
 
     kind = "eq"
@@ -111,6 +121,11 @@ class Inequality(_Constraint):
     """Inequality constraint fn(x) ≤ 0 (write x₀ ≥ 1 as ``1 - x[0]``); see `Equality`."""
 
     kind = "ineq"
+
+
+def _is_residuals(value):
+    """Whether value is a dt.Residuals (per-element residual functions)."""
+    return hasattr(value, "residuals") and hasattr(value, "jacobian") and not callable(value)
 
 
 def _tape_jacobian(fn, name):
