@@ -37,5 +37,6 @@ inline py::tuple csr_tuple(const CsrPattern& pattern, std::vector<double>&& valu
 // Each binds one part of the module; defined in its own source file.
 void bind_tape(py::module_& m);
 void bind_objective(py::module_& m);
+void bind_least_squares(py::module_& m);
 
 }  // namespace dualtape::python

@@ -21,4 +21,5 @@ PYBIND11_MODULE(_core, m) {
 
   bind_tape(m);
   bind_objective(m);
+  bind_least_squares(m);
 }

@@ -11,14 +11,16 @@ from ._math import (abs, acos, asin, atan, atan2, cos, cosh, cross, det, dot, ex
 from .dual import Dual, derivative
 from .autodiff import grad, hessian, jacobian, jvp, value_and_grad, vjp
 from .elements import ElementEnergy, Objective
+from .least_squares import least_squares
 from .numdiff import GradientCheckResult, check_gradient
 from ._math import NotComplexAnalyticError
 from .minimize import minimize
 from .optimize import Equality, Inequality, KKTSingularError, solve_kkt
 from .optimize import transforms
+from .residuals import Residuals
 from .result import OptimizeResult, Status, StopRequest
 from .tracing import Symbol, Tape, TracingError, trace
-from . import energies, geometry, graph, numdiff
+from . import energies, geometry, graph, nist, numdiff
 
 __version__ = "0.1.0"
 
@@ -38,9 +40,9 @@ def get_num_threads() -> int:
 __all__ = [
     "Dual", "GradientCheckResult", "NotComplexAnalyticError", "check_gradient", "derivative", "numdiff",
     "grad", "graph", "hessian", "jacobian", "jvp", "value_and_grad", "vjp",
-    "ElementEnergy", "Equality", "Inequality", "KKTSingularError", "Objective", "OptimizeResult", "Status", "StopRequest", "Symbol", "Tape",
+    "ElementEnergy", "Equality", "Inequality", "KKTSingularError", "Objective", "OptimizeResult", "Residuals", "Status", "StopRequest", "Symbol", "Tape",
     "TracingError", "abs", "acos", "asin", "atan", "atan2", "cos", "cosh", "cross", "det", "dot",
-    "energies", "exp", "expm1", "geometry", "get_num_threads", "hypot", "inv", "log", "log1p",
-    "maximum", "minimize", "minimum", "norm", "power", "set_num_threads", "sign", "sin", "sinh",
+    "energies", "exp", "expm1", "geometry", "get_num_threads", "hypot", "inv", "least_squares", "log", "log1p",
+    "maximum", "minimize", "minimum", "nist", "norm", "power", "set_num_threads", "sign", "sin", "sinh",
     "solve_kkt", "sqrt", "square", "tan", "tanh", "trace", "transforms", "where",
 ]

@@ -1,0 +1,566 @@
+// Nonlinear least squares: Levenberg-Marquardt and Gauss-Newton on the normal
+// equations, with a sparse Cholesky factorization whose symbolic analysis is
+// computed once.
+//
+// The problem is   minimize F(x) = ½ Σ_k C² ρ(r_k(x)² / C²)   over the free variables,
+// with ρ(s) = s for the linear loss (then F = ½‖r‖²) and C the loss scale f_scale.
+// Robust losses enter by iteratively reweighted residuals: at x, with weights
+// w_k = ρ'(r_k² / C²), the model of F is ½‖W^½ (r + J δ)‖², so each iteration solves
+//
+//     (JᵀWJ + μ D) δ = −JᵀWr                  (Levenberg-Marquardt, μ > 0)
+//     JᵀWJ δ = −JᵀWr                          (Gauss-Newton)
+//
+// where g = JᵀWr is the exact gradient of F. D is diag(JᵀWJ) with each entry
+// replaced by the largest value it has taken so far (the scaling of MINPACK's
+// lmder), and 1 for a variable whose column of J has been zero at every iterate;
+// this clamps D from below and keeps μD positive definite.
+#pragma once
+
+#include "dualtape/residuals.hpp"
+
+#include <Eigen/SparseCholesky>
+#include <Eigen/SparseCore>
+
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <functional>
+#include <limits>
+#include <string>
+#include <vector>
+
+namespace dualtape {
+
+enum class LeastSquaresMethod { LevenbergMarquardt, GaussNewton };
+
+/// Loss ρ(s) of a squared, scaled residual s = r² / C².
+enum class Loss {
+  Linear,  ///< ρ(s) = s
+  Huber,   ///< ρ(s) = s for s ≤ 1, 2√s − 1 otherwise
+  SoftL1,  ///< ρ(s) = 2(√(1 + s) − 1)
+  Cauchy,  ///< ρ(s) = log(1 + s)
+};
+
+inline Loss parse_loss(const std::string& name) {
+  if (name == "linear") return Loss::Linear;
+  if (name == "huber") return Loss::Huber;
+  if (name == "soft_l1") return Loss::SoftL1;
+  if (name == "cauchy") return Loss::Cauchy;
+  throw std::invalid_argument("loss must be 'linear', 'huber', 'soft_l1' or 'cauchy'; got '" + name + "'");
+}
+
+/// ρ(s) and ρ'(s) of a loss.
+inline void loss_value(Loss loss, double s, double& rho, double& derivative) {
+  switch (loss) {
+    case Loss::Linear:
+      rho = s;
+      derivative = 1.0;
+      return;
+    case Loss::Huber:
+      if (s <= 1.0) {
+        rho = s;
+        derivative = 1.0;
+      } else {
+        const double root = std::sqrt(s);
+        rho = 2.0 * root - 1.0;
+        derivative = 1.0 / root;
+      }
+      return;
+    case Loss::SoftL1: {
+      const double root = std::sqrt(1.0 + s);
+      rho = 2.0 * (root - 1.0);
+      derivative = 1.0 / root;
+      return;
+    }
+    case Loss::Cauchy:
+      rho = std::log1p(s);
+      derivative = 1.0 / (1.0 + s);
+      return;
+  }
+}
+
+struct LeastSquaresOptions {
+  LeastSquaresMethod method = LeastSquaresMethod::LevenbergMarquardt;
+  int max_iterations = 100;
+  /// Gradient test: ‖JᵀWr‖∞ ≤ gtol.
+  double gtol = 1e-8;
+  /// Step test: ‖δ‖₂ ≤ xtol (‖x‖₂ + xtol).
+  double xtol = 1e-8;
+  /// Cost test on an accepted step: both the actual and the predicted decrease of F
+  /// are at most ftol · F.
+  double ftol = 1e-8;
+  Loss loss = Loss::Linear;
+  double f_scale = 1.0;
+  /// μ at the first iteration, relative to the scaled normal matrix (whose diagonal is ≤ 1).
+  double initial_damping = 1e-3;
+  /// Gauss-Newton: halvings of the step before the line search gives up.
+  int max_backtracks = 40;
+};
+
+/// Status codes, shared with dualtape.result.Status on the Python side.
+enum class LeastSquaresStatus : int {
+  ConvergedGradient = 1,
+  ConvergedStep = 3,
+  ConvergedFunction = 4,
+  MaxIterations = 0,
+  CallbackStop = -1,
+  NonFinite = -2,
+  LineSearchFailed = -3,
+  Interrupted = -4,
+  LinearSolveFailed = -7,
+};
+
+struct LeastSquaresIteration {
+  int iteration = 0;
+  double cost = 0.0;
+  double gradient_norm = 0.0;  ///< ‖g‖∞ at the iterate before the step
+  double step_norm = 0.0;      ///< ‖δ‖₂ of the step tried
+  double damping = 0.0;        ///< μ (LM), or the Levenberg shift of a rank-deficient Gauss-Newton solve
+  double gain_ratio = 0.0;     ///< actual / predicted decrease of F (LM), step length (Gauss-Newton)
+  bool accepted = false;
+  double seconds = 0.0;
+};
+
+struct LeastSquaresResult {
+  Eigen::VectorXd x;
+  Eigen::VectorXd residuals;       ///< r(x), unweighted
+  std::vector<double> jacobian;    ///< CSR values of J(x), unweighted, fixed columns included
+  Eigen::VectorXd gradient;        ///< JᵀWr over all variables, 0 at fixed ones
+  double cost = 0.0;
+  LeastSquaresStatus status = LeastSquaresStatus::MaxIterations;
+  std::string message;
+  int iterations = 0;
+  int function_evaluations = 0;
+  int jacobian_evaluations = 0;
+  int shifted_solves = 0;  ///< Gauss-Newton solves that needed a Levenberg shift
+  std::vector<LeastSquaresIteration> history;
+};
+
+/// Callback after each iteration: 0 to continue, 1 to stop, 2 for an interrupt.
+using LeastSquaresCallback = std::function<int(const LeastSquaresIteration&, const Eigen::VectorXd&)>;
+
+namespace detail {
+
+inline std::string format_number(double value) {
+  char buffer[32];
+  std::snprintf(buffer, sizeof buffer, "%.3e", value);
+  return buffer;
+}
+
+/// JᵀWJ and JᵀWr over the free variables, assembled into a pattern fixed at
+/// construction. Row i of JᵀWJ sums, over the rows k of J with an entry in free
+/// column i, w_k J_ki J_kj; rows are assembled in parallel and each is written by
+/// one thread, so the result does not depend on the thread count.
+class NormalEquations {
+ public:
+  NormalEquations(const JacobianPattern& jacobian, const std::vector<std::uint8_t>& fixed) : jacobian_(jacobian) {
+    const std::int64_t n = jacobian.cols;
+    free_index_.assign(size_t(n), -1);
+    for (std::int64_t j = 0; j < n; ++j)
+      if (!fixed[j]) free_index_[j] = std::int32_t(n_free_++);
+
+    // The entries of each free column of J, in row order: row k and position in J's values.
+    column_ptr_.assign(size_t(n_free_) + 1, 0);
+    for (std::int32_t c : jacobian.col)
+      if (free_index_[c] >= 0) column_ptr_[free_index_[c] + 1]++;
+    for (int i = 0; i < n_free_; ++i) column_ptr_[i + 1] += column_ptr_[i];
+    column_row_.resize(column_ptr_[n_free_]);
+    column_position_.resize(column_ptr_[n_free_]);
+    std::vector<std::int64_t> next(column_ptr_.begin(), column_ptr_.end() - 1);
+    for (std::int64_t k = 0; k < jacobian.rows; ++k)
+      for (std::int32_t p = jacobian.row_ptr[k]; p < jacobian.row_ptr[k + 1]; ++p) {
+        const std::int32_t i = free_index_[jacobian.col[p]];
+        if (i < 0) continue;
+        column_row_[next[i]] = k;
+        column_position_[next[i]] = p;
+        next[i]++;
+      }
+
+    // Pattern of JᵀWJ: the free columns that share a row of J, plus the diagonal.
+    row_ptr_.assign(size_t(n_free_) + 1, 0);
+    std::vector<std::int32_t> row;
+    for (int i = 0; i < n_free_; ++i) {
+      row.clear();
+      row.push_back(i);
+      for (std::int64_t q = column_ptr_[i]; q < column_ptr_[i + 1]; ++q) {
+        const std::int64_t k = column_row_[q];
+        for (std::int32_t p = jacobian.row_ptr[k]; p < jacobian.row_ptr[k + 1]; ++p)
+          if (free_index_[jacobian.col[p]] >= 0) row.push_back(free_index_[jacobian.col[p]]);
+      }
+      std::sort(row.begin(), row.end());
+      row.erase(std::unique(row.begin(), row.end()), row.end());
+      if (std::int64_t(col_.size()) + std::int64_t(row.size()) > std::int64_t(std::numeric_limits<std::int32_t>::max()))
+        throw std::invalid_argument("JᵀJ has more than 2**31 - 1 nonzero entries");
+      col_.insert(col_.end(), row.begin(), row.end());
+      row_ptr_[i + 1] = std::int32_t(col_.size());
+    }
+    diagonal_.resize(n_free_);
+    for (int i = 0; i < n_free_; ++i)
+      diagonal_[i] = std::int32_t(std::lower_bound(col_.begin() + row_ptr_[i], col_.begin() + row_ptr_[i + 1], i) - col_.begin());
+  }
+
+  int n_free() const { return n_free_; }
+  std::int64_t nnz() const { return std::int64_t(col_.size()); }
+  const std::vector<std::int32_t>& free_index() const { return free_index_; }
+  const std::vector<std::int32_t>& row_ptr() const { return row_ptr_; }
+  const std::vector<std::int32_t>& col() const { return col_; }
+  const std::vector<std::int32_t>& diagonal() const { return diagonal_; }
+
+  /// A = JᵀWJ into the value array of the pattern, g = JᵀWr (free variables).
+  void assemble(const double* J, const double* weights, const double* r, double* A, double* g) const {
+    // Starting a parallel region costs more than assembling a small system.
+    const int threads = jacobian_.nnz() >= 8192 ? thread_count() : 1;
+#pragma omp parallel num_threads(threads) if (threads > 1)
+    {
+      std::vector<std::int32_t> position(size_t(n_free_), -1);
+#pragma omp for schedule(dynamic, 64)
+      for (int i = 0; i < n_free_; ++i) {
+        for (std::int32_t q = row_ptr_[i]; q < row_ptr_[i + 1]; ++q) {
+          position[col_[q]] = q;
+          A[q] = 0.0;
+        }
+        double gi = 0.0;
+        for (std::int64_t q = column_ptr_[i]; q < column_ptr_[i + 1]; ++q) {
+          const std::int64_t k = column_row_[q];
+          const double a = weights[k] * J[column_position_[q]];
+          gi += a * r[k];
+          for (std::int32_t p = jacobian_.row_ptr[k]; p < jacobian_.row_ptr[k + 1]; ++p) {
+            const std::int32_t j = free_index_[jacobian_.col[p]];
+            if (j >= 0) A[position[j]] += a * J[p];
+          }
+        }
+        g[i] = gi;
+      }
+    }
+  }
+
+ private:
+  const JacobianPattern& jacobian_;
+  int n_free_ = 0;
+  std::vector<std::int32_t> free_index_;  ///< variable → free index, −1 if fixed
+  std::vector<std::int64_t> column_ptr_, column_row_;
+  std::vector<std::int32_t> column_position_;
+  std::vector<std::int32_t> row_ptr_, col_, diagonal_;
+};
+
+}  // namespace detail
+
+/// Minimize F(x) (see the top of this file) from x0 over the variables whose
+/// `fixed` flag is 0, by Levenberg-Marquardt or Gauss-Newton.
+///
+/// Levenberg-Marquardt: each iteration solves the damped normal equations, scaled
+/// by S = D^(−½) to (S JᵀWJ S + μI) y = −S g, δ = S y, and computes the gain ratio
+/// ϱ = (F(x) − F(x + δ)) / (L(0) − L(δ)) with the decrease of the Gauss-Newton
+/// model L(0) − L(δ) = −gᵀδ − ½ δᵀJᵀWJδ. A step with ϱ > 0 and finite residuals is
+/// accepted and μ ← μ · max(1/3, 1 − (2ϱ − 1)³), ν ← 2; otherwise μ ← μ·ν, ν ← 2ν
+/// (Nielsen's update). A rank-deficient JᵀWJ is handled by the damping.
+///
+/// Gauss-Newton: the undamped system; if its Cholesky factorization fails (JᵀWJ
+/// singular), the Levenberg shift μ = 1e-12 is added to the scaled system and
+/// raised tenfold until it succeeds. The step is halved until F decreases by the
+/// Armijo condition F(x + αδ) ≤ F(x) + 1e-4 α gᵀδ.
+///
+/// Stopping tests, each reported with its measured value and threshold:
+/// gradient ‖g‖∞ ≤ gtol; step ‖δ‖₂ ≤ xtol (‖x‖₂ + xtol); cost change, on an
+/// accepted step, actual and predicted decrease ≤ ftol · F.
+inline LeastSquaresResult least_squares(const Residuals& residuals, Eigen::VectorXd x,
+                                        const std::vector<std::uint8_t>& fixed, const LeastSquaresOptions& options,
+                                        const LeastSquaresCallback& callback) {
+  using Clock = std::chrono::steady_clock;
+  using SparseMatrix = Eigen::SparseMatrix<double, Eigen::ColMajor, std::int32_t>;
+  using detail::format_number;
+  const auto start = Clock::now();
+  const bool lm = options.method == LeastSquaresMethod::LevenbergMarquardt;
+  const std::int64_t n = residuals.n_variables();
+  const std::int64_t m = residuals.n_residuals();
+  const JacobianPattern& pattern = residuals.pattern();
+  const detail::NormalEquations normal(pattern, fixed);
+  const int n_free = normal.n_free();
+  const double C2 = options.f_scale * options.f_scale;
+
+  LeastSquaresResult result;
+  Eigen::VectorXd r(m), r_trial(m), weights(m), x_trial(n);
+  std::vector<double> J(size_t(pattern.nnz()));
+  std::vector<double> A(size_t(normal.nnz()));
+  Eigen::VectorXd g(n_free), delta(n_free), scale(n_free), D = Eigen::VectorXd::Zero(n_free);
+
+  // The normal matrix has a symmetric pattern, so its CSR arrays are also the CSC
+  // arrays of the same matrix; the scaled, damped system is written into M.
+  SparseMatrix M(n_free, n_free);
+  M.resizeNonZeros(normal.nnz());
+  std::copy(normal.row_ptr().begin(), normal.row_ptr().end(), M.outerIndexPtr());
+  std::copy(normal.col().begin(), normal.col().end(), M.innerIndexPtr());
+  Eigen::SimplicialLLT<SparseMatrix, Eigen::Lower> cholesky;
+  cholesky.analyzePattern(M);
+
+  // F and the IRLS weights from the residuals; F is +inf when a residual is not finite.
+  auto cost_of = [&](const Eigen::VectorXd& res, Eigen::VectorXd* w) {
+    double total = 0.0;
+    for (std::int64_t k = 0; k < m; ++k) {
+      if (!std::isfinite(res[k])) return std::numeric_limits<double>::infinity();
+      double rho = 0.0, derivative = 1.0;
+      if (options.loss == Loss::Linear) {
+        rho = res[k] * res[k] / C2;
+      } else {
+        loss_value(options.loss, res[k] * res[k] / C2, rho, derivative);
+      }
+      if (w) (*w)[k] = derivative;
+      total += rho;
+    }
+    return 0.5 * C2 * total;
+  };
+
+  // F(x) − F(x + δ) from the residuals at both points, summed element by element:
+  // ½ Σ (r_k − r'_k)(r_k + r'_k) for the linear loss. Unlike the difference of the
+  // two sums, it stays accurate when the decrease is near the rounding error of F.
+  auto decrease = [&](const Eigen::VectorXd& before, const Eigen::VectorXd& after) {
+    double total = 0.0;
+    for (std::int64_t k = 0; k < m; ++k) {
+      if (!std::isfinite(after[k])) return -std::numeric_limits<double>::infinity();
+      if (options.loss == Loss::Linear) {
+        total += (before[k] - after[k]) * (before[k] + after[k]);
+      } else {
+        double rho_before = 0.0, rho_after = 0.0, unused = 0.0;
+        loss_value(options.loss, before[k] * before[k] / C2, rho_before, unused);
+        loss_value(options.loss, after[k] * after[k] / C2, rho_after, unused);
+        total += C2 * (rho_before - rho_after);
+      }
+    }
+    return 0.5 * total;
+  };
+
+  auto gather_free = [&](const Eigen::VectorXd& full, Eigen::VectorXd& out) {
+    for (std::int64_t j = 0; j < n; ++j)
+      if (normal.free_index()[j] >= 0) out[normal.free_index()[j]] = full[j];
+  };
+  auto add_free = [&](const Eigen::VectorXd& base, const Eigen::VectorXd& step, double alpha, Eigen::VectorXd& out) {
+    out = base;
+    for (std::int64_t j = 0; j < n; ++j)
+      if (normal.free_index()[j] >= 0) out[j] += alpha * step[normal.free_index()[j]];
+  };
+  auto free_norm = [&](const Eigen::VectorXd& full) {
+    Eigen::VectorXd values(n_free);
+    gather_free(full, values);
+    return values.norm();
+  };
+
+  auto finish = [&](LeastSquaresStatus status, std::string message) {
+    result.status = status;
+    result.message = std::move(message);
+    result.x = x;
+    result.residuals = r;
+    result.jacobian = J;
+    result.gradient = Eigen::VectorXd::Zero(n);
+    for (std::int64_t j = 0; j < n; ++j)
+      if (normal.free_index()[j] >= 0) result.gradient[j] = g[normal.free_index()[j]];
+    return result;
+  };
+
+  // Evaluate r, J, F, the weights, JᵀWJ and g at x; false if r or J is not finite.
+  std::string non_finite;
+  auto linearize = [&]() {
+    residuals.residuals_and_jacobian(x.data(), r.data(), J.data());
+    result.function_evaluations++;
+    result.jacobian_evaluations++;
+    result.cost = cost_of(r, &weights);
+    for (std::int64_t k = 0; k < m; ++k)
+      if (!std::isfinite(r[k])) {
+        non_finite = "residual " + std::to_string(k) + " (element " + std::to_string(k / residuals.n_outputs()) +
+                     ", output " + std::to_string(k % residuals.n_outputs()) + ") is " + format_number(r[k]);
+        return false;
+      }
+    for (std::int64_t k = 0; k < m; ++k)
+      for (std::int32_t p = pattern.row_ptr[k]; p < pattern.row_ptr[k + 1]; ++p)
+        if (!std::isfinite(J[p])) {
+          non_finite = "Jacobian entry (" + std::to_string(k) + ", " + std::to_string(pattern.col[p]) + ") is " +
+                       format_number(J[p]);
+          return false;
+        }
+    normal.assemble(J.data(), weights.data(), r.data(), A.data(), g.data());
+    for (int i = 0; i < n_free; ++i) D[i] = std::max(D[i], A[normal.diagonal()[i]]);
+    return true;
+  };
+
+  // Write S A S + μI into M, with S = D^(−½) (D entries that are still 0 count as 1).
+  auto load_scaled = [&](double mu) {
+    for (int i = 0; i < n_free; ++i) scale[i] = D[i] > 0.0 ? 1.0 / std::sqrt(D[i]) : 1.0;
+    double* values = M.valuePtr();
+    for (int i = 0; i < n_free; ++i)
+      for (std::int32_t q = normal.row_ptr()[i]; q < normal.row_ptr()[i + 1]; ++q)
+        values[q] = A[q] * scale[i] * scale[normal.col()[q]];
+    for (int i = 0; i < n_free; ++i) values[normal.diagonal()[i]] += mu;
+  };
+  // δ from the scaled system; false if the factorization fails.
+  auto solve = [&](double mu) {
+    load_scaled(mu);
+    cholesky.factorize(M);
+    if (cholesky.info() != Eigen::Success) return false;
+    const Eigen::VectorXd y = cholesky.solve(-scale.cwiseProduct(g));
+    delta = scale.cwiseProduct(y);
+    return delta.allFinite();
+  };
+
+  // L(0) − L(δ) = −gᵀδ − ½ δᵀ JᵀWJ δ, the decrease of the Gauss-Newton model of F.
+  auto model_decrease = [&](const Eigen::VectorXd& step) {
+    double quadratic = 0.0;
+    for (int i = 0; i < n_free; ++i) {
+      double row = 0.0;
+      for (std::int32_t q = normal.row_ptr()[i]; q < normal.row_ptr()[i + 1]; ++q) row += A[q] * step[normal.col()[q]];
+      quadratic += step[i] * row;
+    }
+    return -g.dot(step) - 0.5 * quadratic;
+  };
+
+  auto report = [&](LeastSquaresIteration& info) -> int {
+    info.seconds = std::chrono::duration<double>(Clock::now() - start).count();
+    result.history.push_back(info);
+    return callback ? callback(info, x) : 0;
+  };
+
+  if (!linearize()) {
+    return finish(LeastSquaresStatus::NonFinite, "cannot start: at x0, " + non_finite);
+  }
+  if (n_free == 0) {
+    return finish(LeastSquaresStatus::ConvergedGradient, "converged: every variable is fixed, so the gradient is empty");
+  }
+
+  double mu = options.initial_damping;
+  double nu = 2.0;
+  for (int iteration = 0;; ++iteration) {
+    result.iterations = iteration;
+    const double gradient_norm = g.lpNorm<Eigen::Infinity>();
+    if (gradient_norm <= options.gtol) {
+      return finish(LeastSquaresStatus::ConvergedGradient, "converged: gradient max-norm " + format_number(gradient_norm) +
+                                                               " <= gtol " + format_number(options.gtol));
+    }
+    if (iteration >= options.max_iterations) {
+      return finish(LeastSquaresStatus::MaxIterations,
+                    "iteration limit " + std::to_string(options.max_iterations) + " reached; gradient max-norm " +
+                        format_number(gradient_norm) + " > gtol " + format_number(options.gtol));
+    }
+
+    LeastSquaresIteration info;
+    info.iteration = iteration;
+    info.cost = result.cost;
+    info.gradient_norm = gradient_norm;
+
+    // Step: damped (LM) or, for Gauss-Newton, shifted only when JᵀWJ is singular.
+    const double requested_shift = lm ? mu : 0.0;
+    double shift = requested_shift;
+    bool solved = solve(shift);
+    for (int attempt = 0; attempt < 40 && !solved; ++attempt) {
+      shift = shift == 0.0 ? 1e-12 : 10.0 * shift;
+      solved = solve(shift);
+    }
+    if (!solved)
+      return finish(LeastSquaresStatus::LinearSolveFailed,
+                    "sparse Cholesky factorization of the normal equations failed at iteration " +
+                        std::to_string(iteration) + " even with damping " + format_number(shift));
+    if (shift != requested_shift) {
+      if (lm) mu = shift;
+      else result.shifted_solves++;
+    }
+    info.damping = shift;
+
+    double x_norm = free_norm(x);
+    double step_norm = delta.norm();
+    info.step_norm = step_norm;
+    const double step_threshold = options.xtol * (x_norm + options.xtol);
+
+    bool accepted = false;
+    double actual = 0.0;
+    double predicted = 0.0;
+    if (lm) {
+      add_free(x, delta, 1.0, x_trial);
+      residuals.residuals(x_trial.data(), r_trial.data());
+      result.function_evaluations++;
+      actual = decrease(r, r_trial);
+      predicted = model_decrease(delta);
+      const double gain = std::isfinite(actual) && predicted > 0.0 ? actual / predicted : -1.0;
+      info.gain_ratio = gain;
+      if (gain > 0.0) {
+        accepted = true;
+        const double t = 2.0 * gain - 1.0;
+        mu *= std::max(1.0 / 3.0, 1.0 - t * t * t);
+        nu = 2.0;
+      } else {
+        mu *= nu;
+        nu *= 2.0;
+      }
+    } else {
+      // Armijo: F(x + αδ) ≤ F(x) + 1e-4 α gᵀδ, with gᵀδ < 0.
+      const double slope = g.dot(delta);
+      double alpha = 1.0;
+      for (int tries = 0; tries <= options.max_backtracks; ++tries, alpha *= 0.5) {
+        add_free(x, delta, alpha, x_trial);
+        residuals.residuals(x_trial.data(), r_trial.data());
+        result.function_evaluations++;
+        actual = decrease(r, r_trial);
+        if (std::isfinite(actual) && actual >= -1e-4 * alpha * slope) {
+          accepted = true;
+          break;
+        }
+      }
+      if (accepted) {
+        delta *= alpha;
+        step_norm = delta.norm();
+        info.step_norm = step_norm;
+        predicted = model_decrease(delta);
+      }
+      info.gain_ratio = accepted ? alpha : 0.0;
+    }
+    info.accepted = accepted;
+
+    if (!accepted) {
+      const int request = report(info);
+      if (step_norm <= step_threshold) {
+        result.iterations = iteration + 1;
+        return finish(LeastSquaresStatus::ConvergedStep, "converged: step norm " + format_number(step_norm) +
+                                                             " <= xtol (|x| + xtol) = " + format_number(step_threshold));
+      }
+      if (!lm) {
+        result.iterations = iteration + 1;
+        return finish(LeastSquaresStatus::LineSearchFailed,
+                      "the Gauss-Newton step gave no decrease of the cost after " +
+                          std::to_string(options.max_backtracks) + " halvings at iteration " + std::to_string(iteration) +
+                          " (step norm " + format_number(step_norm) + "); try method='lm'");
+      }
+      if (request == 1) {
+        result.iterations = iteration + 1;
+        return finish(LeastSquaresStatus::CallbackStop, "stopped by callback at iteration " + std::to_string(iteration + 1));
+      }
+      if (request == 2) {
+        result.iterations = iteration + 1;
+        return finish(LeastSquaresStatus::Interrupted, "interrupted at iteration " + std::to_string(iteration + 1));
+      }
+      continue;
+    }
+
+    const double previous_cost = result.cost;
+    x = x_trial;
+    if (!linearize()) {
+      result.iterations = iteration + 1;
+      report(info);
+      return finish(LeastSquaresStatus::NonFinite, "stopped at iteration " + std::to_string(iteration + 1) + ": " + non_finite);
+    }
+    const int request = report(info);
+    result.iterations = iteration + 1;
+
+    const double cost_threshold = options.ftol * previous_cost;
+    if (step_norm <= step_threshold) {
+      return finish(LeastSquaresStatus::ConvergedStep, "converged: step norm " + format_number(step_norm) +
+                                                           " <= xtol (|x| + xtol) = " + format_number(step_threshold));
+    }
+    if (std::abs(actual) <= cost_threshold && std::abs(predicted) <= cost_threshold) {
+      return finish(LeastSquaresStatus::ConvergedFunction,
+                    "converged: cost decrease " + format_number(actual) + " (predicted " + format_number(predicted) +
+                        ") <= ftol * cost = " + format_number(cost_threshold));
+    }
+    if (request == 1)
+      return finish(LeastSquaresStatus::CallbackStop, "stopped by callback at iteration " + std::to_string(iteration + 1));
+    if (request == 2)
+      return finish(LeastSquaresStatus::Interrupted, "interrupted at iteration " + std::to_string(iteration + 1));
+  }
+}
+
+}  // namespace dualtape
