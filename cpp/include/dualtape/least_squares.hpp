@@ -262,7 +262,9 @@ class NormalEquations {
 ///
 /// Stopping tests, each reported with its measured value and threshold:
 /// gradient ‖g‖∞ ≤ gtol; step ‖δ‖₂ ≤ xtol (‖x‖₂ + xtol); cost change, on an
-/// accepted step, actual and predicted decrease ≤ ftol · F.
+/// accepted step, actual and predicted decrease ≤ ftol · F, or, on a rejected LM
+/// step with finite residuals, predicted decrease ≤ 10 ε F (below the rounding
+/// error of F, so the gain ratio is noise).
 inline LeastSquaresResult least_squares(const Residuals& residuals, Eigen::VectorXd x,
                                         const std::vector<std::uint8_t>& fixed, const LeastSquaresOptions& options,
                                         const LeastSquaresCallback& callback) {
@@ -291,7 +293,7 @@ inline LeastSquaresResult least_squares(const Residuals& residuals, Eigen::Vecto
   std::copy(normal.row_ptr().begin(), normal.row_ptr().end(), M.outerIndexPtr());
   std::copy(normal.col().begin(), normal.col().end(), M.innerIndexPtr());
   Eigen::SimplicialLLT<SparseMatrix, Eigen::Lower> cholesky;
-  cholesky.analyzePattern(M);
+  if (n_free > 0) cholesky.analyzePattern(M);
 
   // F and the IRLS weights from the residuals; F is +inf when a residual is not finite.
   auto cost_of = [&](const Eigen::VectorXd& res, Eigen::VectorXd* w) {
@@ -513,6 +515,15 @@ inline LeastSquaresResult least_squares(const Residuals& residuals, Eigen::Vecto
 
     if (!accepted) {
       const int request = report(info);
+      // Below this decrease of the model, the change of F is lost in the rounding
+      // error of F, so no later, more damped step can be judged either.
+      const double rounding_threshold = 10.0 * std::numeric_limits<double>::epsilon() * result.cost;
+      if (lm && std::isfinite(actual) && predicted <= rounding_threshold) {
+        result.iterations = iteration + 1;
+        return finish(LeastSquaresStatus::ConvergedFunction,
+                      "converged: predicted cost decrease " + format_number(predicted) +
+                          " <= the rounding error of the cost, 10 eps * cost = " + format_number(rounding_threshold));
+      }
       if (step_norm <= step_threshold) {
         result.iterations = iteration + 1;
         return finish(LeastSquaresStatus::ConvergedStep, "converged: step norm " + format_number(step_norm) +

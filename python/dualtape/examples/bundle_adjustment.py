@@ -39,20 +39,27 @@ POINT_SIZE = 3
 
 
 def rotate(omega, X):
-    """Rotate X by the angle-axis vector omega (Rodrigues), in dualtape math.
+    """Rotate the point X by the angle-axis vector omega (Rodrigues), in dualtape math.
 
     Below θ² = 1e-12 the first-order form X + ω × X is selected with dt.where, so
-    θ = 0 gives finite values and derivatives.
+    θ = 0 gives finite values and derivatives. Written on scalars, so it traces
+    into one straight-line tape.
     """
-    theta2 = dt.dot(omega, omega)
+    w0, w1, w2 = omega
+    x0, x1, x2 = X
+    theta2 = w0 * w0 + w1 * w1 + w2 * w2
     small = theta2 < 1e-12
     theta = dt.sqrt(dt.where(small, 1.0, theta2))
-    k = omega / theta
+    k0, k1, k2 = w0 / theta, w1 / theta, w2 / theta
     cos_theta, sin_theta = dt.cos(theta), dt.sin(theta)
-    k_cross_X = dt.cross(k, X)
-    rodrigues = X * cos_theta + k_cross_X * sin_theta + k * (dt.dot(k, X) * (1.0 - cos_theta))
-    first_order = X + dt.cross(omega, X)
-    return np.array([dt.where(small, first_order[i], rodrigues[i]) for i in range(3)], dtype=object)
+    k_dot_X = k0 * x0 + k1 * x1 + k2 * x2
+    k_cross_X = (k1 * x2 - k2 * x1, k2 * x0 - k0 * x2, k0 * x1 - k1 * x0)
+    w_cross_X = (w1 * x2 - w2 * x1, w2 * x0 - w0 * x2, w0 * x1 - w1 * x0)
+    rotated = []
+    for x, k, kx, wx in zip((x0, x1, x2), (k0, k1, k2), k_cross_X, w_cross_X):
+        rodrigues = x * cos_theta + kx * sin_theta + k * (k_dot_X * (1.0 - cos_theta))
+        rotated.append(dt.where(small, x + wx, rodrigues))
+    return rotated
 
 
 def reprojection_residual(v, p):
@@ -62,7 +69,7 @@ def reprojection_residual(v, p):
     """
     values = v[:, 0]
     omega, translation, focal, X = values[0:3], values[3:6], values[6], values[7:10]
-    P = rotate(omega, X) + translation
+    P = [rotated + shift for rotated, shift in zip(rotate(omega, X), translation)]
     return [focal * P[0] / P[2] - p[0], focal * P[1] / P[2] - p[1]]
 
 

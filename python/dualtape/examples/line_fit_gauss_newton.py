@@ -8,8 +8,8 @@ design matrix B = [1, t]. Its minimizer has the closed form
     w = (BᵀB)⁻¹ Bᵀ y.
 
 The residuals are linear in w, so the Gauss-Newton model is exact and one step from
-any start lands on the closed form (to rounding); the second iteration only confirms
-the gradient test. Writes ``line_fit_gauss_newton.png``.
+any start lands on the closed form, up to rounding. A second iteration, if any,
+only confirms the gradient test. Writes ``line_fit_gauss_newton.png``.
 
 Run: ``python -m dualtape.examples.line_fit_gauss_newton -o OUTPUT_DIR``
 """
