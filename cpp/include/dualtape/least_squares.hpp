@@ -11,9 +11,9 @@
 //     JᵀWJ δ = −JᵀWr                          (Gauss-Newton)
 //
 // where g = JᵀWr is the exact gradient of F. D is diag(JᵀWJ) with each entry
-// replaced by the largest value it has taken so far (the scaling of MINPACK's
-// lmder), and 1 for a variable whose column of J has been zero at every iterate;
-// this clamps D from below and keeps μD positive definite.
+// replaced by the largest value it has taken so far, as in the scaling of MINPACK's
+// lmder. A variable whose column of J has been zero at every iterate gets 1. This
+// clamps D from below and keeps μD positive definite.
 #pragma once
 
 #include "dualtape/residuals.hpp"
@@ -148,8 +148,8 @@ inline std::string format_number(double value) {
 }
 
 /// JᵀWJ and JᵀWr over the free variables, assembled into a pattern fixed at
-/// construction. Row i of JᵀWJ sums, over the rows k of J with an entry in free
-/// column i, w_k J_ki J_kj; rows are assembled in parallel and each is written by
+/// construction. Row i of JᵀWJ sums w_k J_ki J_kj over the rows k of J with an
+/// entry in free column i. Rows are assembled in parallel and each is written by
 /// one thread, so the result does not depend on the thread count.
 class NormalEquations {
  public:
@@ -206,7 +206,7 @@ class NormalEquations {
   const std::vector<std::int32_t>& col() const { return col_; }
   const std::vector<std::int32_t>& diagonal() const { return diagonal_; }
 
-  /// A = JᵀWJ into the value array of the pattern, g = JᵀWr (free variables).
+  /// Assemble A = JᵀWJ into the value array of the pattern and g = JᵀWr (free variables).
   void assemble(const double* J, const double* weights, const double* r, double* A, double* g) const {
     // Starting a parallel region costs more than assembling a small system.
     const int threads = jacobian_.nnz() >= 8192 ? thread_count() : 1;
@@ -287,7 +287,7 @@ inline LeastSquaresResult least_squares(const Residuals& residuals, Eigen::Vecto
   Eigen::VectorXd g(n_free), delta(n_free), scale(n_free), D = Eigen::VectorXd::Zero(n_free);
 
   // The normal matrix has a symmetric pattern, so its CSR arrays are also the CSC
-  // arrays of the same matrix; the scaled, damped system is written into M.
+  // arrays of the same matrix. The scaled, damped system is written into M.
   SparseMatrix M(n_free, n_free);
   M.resizeNonZeros(normal.nnz());
   std::copy(normal.row_ptr().begin(), normal.row_ptr().end(), M.outerIndexPtr());
