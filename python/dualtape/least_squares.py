@@ -89,7 +89,9 @@ def least_squares(resid, x0, method: str = "lm", *, fixed=None, loss: str = "lin
     xtol, ftol, gtol : float
         Stopping tests: step ‖δ‖₂ ≤ xtol (‖x‖₂ + xtol); on an accepted step, the
         actual and predicted decrease of F both ≤ ftol·F; ‖JᵀWr‖∞ ≤ gtol. Norms
-        run over the free variables.
+        run over the free variables. "lm" also stops, with the ftol status, when a
+        rejected step predicts a decrease ≤ 10 ε F (ε the machine epsilon): such a
+        change of F is lost in its rounding error, so no smaller step can be judged.
     maxiter : int
         Maximum number of iterations (each solves the normal equations once).
     initial_damping : float
