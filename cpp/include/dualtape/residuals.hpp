@@ -91,14 +91,15 @@ class Residuals {
 
  private:
   struct Buffers {
-    std::vector<double> values, da, db, adjoints;
-    void resize(size_t size) {
+    std::vector<double> values, da, db, adjoints, seeds;
+    void resize(size_t size, size_t seed_count) {
       if (values.size() < size) {
         values.resize(size);
         da.resize(size);
         db.resize(size);
         adjoints.resize(size);
       }
+      if (seeds.size() < seed_count) seeds.resize(seed_count);
     }
   };
 
@@ -155,7 +156,7 @@ class Residuals {
     const int r = n_outputs();
     const int N = elements_->n_locals();
     const size_t slots = size_t(tape.size()) * kLanes;
-    buffers.resize(slots);
+    buffers.resize(slots, size_t(r) * kLanes);
     double* V = buffers.values.data();
     gather(x, first, count, V);
     if (!values) {
@@ -169,11 +170,12 @@ class Residuals {
     if (!values) return;
 
     double* ADJ = buffers.adjoints.data();
+    double* seeds = buffers.seeds.data();
     for (int o = 0; o < r; ++o) {
-      std::fill(ADJ, ADJ + slots, 0.0);
-      const int out = tape.outputs()[o];
-      for (int l = 0; l < kLanes; ++l) ADJ[std::ptrdiff_t(out) * kLanes + l] = 1.0;
-      reverse_block<kLanes>(tape, buffers.da.data(), buffers.db.data(), ADJ);
+      // Seed output o with 1 in every lane and the other outputs with 0.
+      std::fill(seeds, seeds + std::ptrdiff_t(r) * kLanes, 0.0);
+      std::fill(seeds + std::ptrdiff_t(o) * kLanes, seeds + std::ptrdiff_t(o + 1) * kLanes, 1.0);
+      reverse_block_checked<kLanes>(tape, buffers.da.data(), buffers.db.data(), seeds, ADJ);
       for (int l = 0; l < count; ++l) {
         const int e = first + l;
         double* row = values + pattern_.row_ptr[std::int64_t(e) * r + o];
