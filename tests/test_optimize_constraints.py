@@ -172,10 +172,10 @@ def test_non_constraint_rejected():
         run("penalty", linear_objective(), constraints=[lambda x: x[0]])
 
 
-def test_newton_inner_method_rejected():
+def test_unknown_inner_method_rejected():
     with pytest.raises(ValueError, match="inner_method"):
         run("augmented-lagrangian", linear_objective(), constraints=[CIRCLE],
-            options={"inner_method": "newton"})
+            options={"inner_method": "bfgs"})
 
 
 # -- KKT ---------------------------------------------------------------------------

@@ -48,6 +48,7 @@ class _Constraint:
     kind = ""
 
     def __init__(self, fn, jac=None):
+        self.residuals = None
         if _is_residuals(fn):
             # Per-element constraints: every residual of a dt.Residuals is one
             # constraint, with the sparse Jacobian assembled in C++.
@@ -55,6 +56,7 @@ class _Constraint:
                 raise TypeError(f"{type(self).__name__}: jac must be None for a dt.Residuals, "
                                 "whose Jacobian comes from its tape")
             residuals = fn
+            self.residuals = residuals
             fn = lambda x: residuals.residuals(x).ravel()  # noqa: E731
             jac = lambda x: residuals.jacobian(x)  # noqa: E731
         if not callable(fn):
@@ -199,7 +201,7 @@ class _PenalizedProblem:
         self.shape = problem.shape
         self.n = problem.n
         self.n_elements = None
-        self.has_hessian = False
+        self.has_hessian = problem.has_hessian
         self.start = problem.x0
         self.lam = self.mu = None
         self.rho = 1.0
@@ -244,8 +246,54 @@ class _PenalizedProblem:
         return f + value, g + self.base.pullback(z, self.cset.vjp(x, w_eq, w_ineq))
 
     def hessian(self, z):
-        raise ValueError("the inner problem of a constrained run has no Hessian; "
-                         "use inner_method='lbfgs' (or another gradient method)")
+        """Return ∇²f + ρ (J_hᵀJ_h + J_aᵀJ_a) + Σ wᵢ∇²cᵢ, the Hessian of the inner problem.
+
+        J_a holds the rows of the active inequalities (positive weight). The
+        curvature terms (λ + ρh)ᵀ∇²h come from the tape for constraints written as
+        Python functions; for a dt.Residuals constraint they are dropped, so there
+        the model is exact for linear constraints only.
+        """
+        if not self.base.has_hessian:
+            raise ValueError("the inner problem has no Hessian because the objective has none; "
+                             "pass hess= or use inner_method='lbfgs'")
+        H = self.base.hessian(z)
+        x, _, _, w_ineq = self._terms(z)
+        free = getattr(self.base, "_free", None)
+        rows = []
+        for constraint in self.cset.equalities:
+            rows.append(sp.csr_matrix(constraint.jacobian(x)))
+        offset = 0
+        for constraint in self.cset.inequalities:
+            active = w_ineq[offset:offset + constraint.size] > 0
+            offset += constraint.size
+            if np.any(active):
+                rows.append(sp.csr_matrix(constraint.jacobian(x))[np.flatnonzero(active)])
+        if not rows:
+            return H
+        J = sp.vstack(rows).tocsc()
+        if free is not None:
+            J = J[:, free]
+        model = (self.rho * (J.T @ J)).toarray() + (H.toarray() if sp.issparse(H) else np.asarray(H))
+        return model + self._curvature(x, free)
+
+    def _curvature(self, x, free):
+        """Return Σ wᵢ ∇²cᵢ over the constraints given as Python functions, on z."""
+        from .. import autodiff
+
+        _, _, w_eq, w_ineq = self._terms(self.base.to_free(x))
+        total = np.zeros((x.size, x.size))
+        for group, weights in ((self.cset.equalities, w_eq), (self.cset.inequalities, w_ineq)):
+            offset = 0
+            for constraint in group:
+                part = weights[offset:offset + constraint.size]
+                offset += constraint.size
+                if constraint.residuals is not None or not np.any(part != 0):
+                    continue
+                weighted = autodiff.hessian(lambda y, c=constraint, w=part: np.dot(w, np.ravel(c.fn(y))))
+                total += np.asarray(weighted(x)).reshape(x.size, x.size)
+        if free is not None:
+            total = total[np.ix_(free, free)]
+        return total
 
 
 _DEFAULTS = {"maxiter": 50, "gtol": 1e-6, "ctol": None, "rho": 10.0, "rho_factor": 10.0,
@@ -260,7 +308,8 @@ def augmented_lagrangian(problem, constraints, options=None, callback=None, verb
     ftol are 0, unless ``inner_options`` sets them;
     ``ctol`` 1e-8 on the violation; ``rho`` 10 (initial penalty), ``rho_factor`` 10,
     ``rho_max`` 1e10, ``decrease`` 0.25; ``inner_method`` "lbfgs" (any method of
-    `dualtape.optimize.run` that needs no Hessian) with ``inner_options``.
+    `dualtape.optimize.run`; "newton" uses the Gauss-Newton model of
+    `_PenalizedProblem.hessian`) with ``inner_options``.
 
     ``result.extra`` holds ``multipliers`` (one per constraint, in order: a float
     for a scalar constraint, else an array), ``constraint_violation``, ``rho`` and
@@ -295,9 +344,9 @@ def _outer_loop(method, problem, constraints, options, callback, verbose):
     rho_max = check_float("rho_max", options["rho_max"], low=rho)
     decrease = check_float("decrease", options["decrease"], low=0.0, high=1.0, low_open=True)
     inner_name = options["inner_method"]
-    if inner_name not in UNCONSTRAINED_METHODS or inner_name == "newton":
-        choices = [name for name in UNCONSTRAINED_METHODS if name != "newton"]
-        raise ValueError(f"option inner_method must be one of {choices}, got {inner_name!r}")
+    if inner_name not in UNCONSTRAINED_METHODS:
+        raise ValueError(f"option inner_method must be one of {list(UNCONSTRAINED_METHODS)}, "
+                         f"got {inner_name!r}")
     if not isinstance(options["inner_options"] or {}, dict):
         raise TypeError(f"option inner_options must be a dict, got "
                         f"{type(options['inner_options']).__name__}")

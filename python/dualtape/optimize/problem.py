@@ -243,6 +243,15 @@ class Problem:
 
             def hessian(x):
                 return _as_hessian(hess(x), x.size, "hess")
+        elif grad is None:
+            # Without user derivatives, the Hessian comes from the tape as well
+            # (forward-over-reverse on a recording of f at x).
+            from .. import autodiff
+
+            tape_hessian = autodiff.hessian(f)
+
+            def hessian(x):
+                return _as_hessian(tape_hessian(x), x.size, "f")
 
         free = _free_indices(fixed, shape, 1)
         return cls(x0, free, value, value_and_gradient, hessian, name="f")
