@@ -1,6 +1,7 @@
 """Shared fixtures of the test suite: test meshes, small meshes built in code,
 derivative tolerances and the thread-count setting."""
 
+import os
 from pathlib import Path
 
 import numpy as np
@@ -10,6 +11,9 @@ import dualtape as dt
 
 # The shared test meshes live beside the repository, in ../shared/data/meshes.
 MESH_DIR = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "meshes"
+# The NIST StRD files also live there; dualtape.nist reads this variable.
+os.environ.setdefault("DUALTAPE_NIST_DIR",
+                      str(Path(__file__).resolve().parents[1].parent / "shared" / "data" / "nist-strd"))
 
 # Tolerances for comparing derivatives with a reference computed in the given dtype
 # (closed forms or complex step). The tape always computes in float64, so the

@@ -226,7 +226,13 @@ def data_directory() -> Path:
     configured = os.environ.get("DUALTAPE_NIST_DIR")
     if configured:
         return Path(configured)
-    return Path(__file__).resolve().parents[3] / "shared" / "data" / "nist-strd"
+    # From a source checkout the package sits in python/dualtape; an installed
+    # package does not, so then look beside the current directory (the repository
+    # root when the commands of the README run).
+    beside_source = Path(__file__).resolve().parents[3] / "shared" / "data" / "nist-strd"
+    if beside_source.is_dir():
+        return beside_source
+    return Path.cwd().resolve().parent / "shared" / "data" / "nist-strd"
 
 
 _NUMBER = r"[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?"
