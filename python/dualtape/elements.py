@@ -106,7 +106,23 @@ def as_variables(x, n_blocks: int, dim: int, name: str = "x"):
     return flat, array.shape
 
 
-class ElementEnergy:
+class ElementArrays:
+    """Sizes shared by every per-element function: `elements` (E, k) and `params` (E, m)."""
+
+    @property
+    def n_elements(self) -> int:
+        return self.elements.shape[0]
+
+    @property
+    def arity(self) -> int:
+        return self.elements.shape[1]
+
+    @property
+    def n_params(self) -> int:
+        return self.params.shape[1]
+
+
+class ElementEnergy(ElementArrays):
     """A sum over elements of one energy function, traced once and run in C++.
 
     Parameters
@@ -138,17 +154,6 @@ class ElementEnergy:
         self._core = _core.ElementEnergy(self.tape._core, self.elements, self.dim, self.params)
         self._objective = None
 
-    @property
-    def n_elements(self) -> int:
-        return self.elements.shape[0]
-
-    @property
-    def arity(self) -> int:
-        return self.elements.shape[1]
-
-    @property
-    def n_params(self) -> int:
-        return self.params.shape[1]
 
     @property
     def n_blocks(self) -> int:

@@ -226,9 +226,9 @@ def data_directory() -> Path:
     configured = os.environ.get("DUALTAPE_NIST_DIR")
     if configured:
         return Path(configured)
-    # From a source checkout the package sits in python/dualtape; an installed
-    # package does not, so then look beside the current directory (the repository
-    # root when the commands of the README run).
+    # In a source checkout the package is in python/dualtape. An installed package
+    # is not, so then look beside the current directory, which is the repository
+    # root when the commands of the README run.
     beside_source = Path(__file__).resolve().parents[3] / "shared" / "data" / "nist-strd"
     if beside_source.is_dir():
         return beside_source

@@ -6,7 +6,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from . import _core
-from .elements import ElementEnergy, _as_elements, _as_params, _trace_element, as_variables
+from .elements import ElementArrays, ElementEnergy, _as_elements, _as_params, _trace_element, as_variables
 from .tracing import _call_traced
 
 __all__ = ["Residuals"]
@@ -14,7 +14,7 @@ __all__ = ["Residuals"]
 _MODES = ("auto", "reverse", "forward")
 
 
-class Residuals:
+class Residuals(ElementArrays):
     """The residual vector r(x) of a least-squares problem, traced once and run in C++.
 
     Element e contributes the r outputs of ``fn`` as the rows ``e·r .. e·r + r − 1``
@@ -81,17 +81,6 @@ class Residuals:
         self._elements_core = _core.ElementEnergy(self.tape._core, self.elements, self.dim, self.params)
         self._core = _core.Residuals(self._elements_core, self.n_vars, mode)
 
-    @property
-    def n_elements(self) -> int:
-        return self.elements.shape[0]
-
-    @property
-    def arity(self) -> int:
-        return self.elements.shape[1]
-
-    @property
-    def n_params(self) -> int:
-        return self.params.shape[1]
 
     @property
     def n_outputs(self) -> int:

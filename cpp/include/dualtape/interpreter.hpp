@@ -18,7 +18,7 @@
 
 namespace dualtape {
 
-/// Forward sweep over a block of L lanes. V holds the slot values with inputs and
+/// Forward sweep over a block of L lanes. V contains the slot values with inputs and
 /// parameters already loaded; when Partials is true, DA and DB receive ∂v/∂a and
 /// ∂v/∂b of every instruction for the reverse sweep.
 template <int L, bool Partials>
@@ -56,7 +56,7 @@ void forward_block(const Tape& tape, double* V, double* DA, double* DB) {
 
 /// Reverse sweep over a block: ADJ holds the seeds (adjoints of the outputs) on
 /// entry and every slot's adjoint on exit. With Exact, each product obeys the zero
-/// rule; without it, plain products let the loops vectorize, and a product 0 · inf
+/// rule. Without it, plain products let the loops vectorize, so a product 0 · inf
 /// or 0 · NaN leaves a NaN in the adjoints (see reverse_block_checked).
 template <int L, bool Exact = true>
 void reverse_block(const Tape& tape, const double* DA, const double* DB, double* ADJ) {
@@ -83,9 +83,9 @@ void reverse_block(const Tape& tape, const double* DA, const double* DB, double*
 }
 
 /// Reverse sweep with the zero rule at the cost of the fast sweep in the usual
-/// case. A product that the zero rule sets to 0 is 0 · inf or 0 · NaN, which the
-/// fast sweep turns into a NaN that reaches the adjoint of every input it depends
-/// on; only then is the sweep repeated with exact products. `seeds` (L values per
+/// case. A product that the zero rule sets to 0 is 0 · inf or 0 · NaN. The fast
+/// sweep turns it into a NaN, which reaches the adjoint of every input it depends
+/// on. Only then is the sweep repeated with exact products. `seeds` (L values per
 /// output, in output order) are written to ADJ before each sweep.
 template <int L>
 void reverse_block_checked(const Tape& tape, const double* DA, const double* DB, const double* seeds,
@@ -135,7 +135,7 @@ inline void evaluate(const Tape& tape, const double* x, const double* p, double*
 }
 
 /// Reverse mode at one point: outputs (all), and wᵀJ into vjp (n_inputs).
-/// With keep_adjoints, ws.adjoints holds every slot's adjoint afterwards.
+/// Afterwards ws.values and ws.adjoints contain every slot's value and adjoint.
 inline void vector_jacobian(const Tape& tape, const double* x, const double* p, const double* w,
                             double* outputs, double* vjp, Workspace& ws) {
   ws.resize(tape.size());

@@ -59,10 +59,10 @@ struct CsrPattern {
 
 /// An objective f(x) = Σ_terms weight · Σ_elements energy(x_element, p_element).
 ///
-/// Fixed variables keep their value: their gradient entries are 0 and their rows
-/// and columns of the Hessian are dropped from every element Hessian before it is
-/// projected; the assembled Hessian has 1 on their diagonal and 0 elsewhere in
-/// their rows and columns, so a Newton step never moves them.
+/// Fixed variables keep their value: their gradient entries are 0, and their rows
+/// and columns are dropped from every element Hessian before it is projected. The
+/// assembled Hessian has 1 on their diagonal and 0 elsewhere in their rows and
+/// columns, so a Newton step never moves them.
 ///
 /// Elements of each term are colored so that no two elements of one color share a
 /// variable block. Colors are processed in order and the elements of a color in
@@ -270,8 +270,8 @@ class Objective {
     }
   }
 
-  // Load the inputs and parameters of `count` elements into the lanes of V; the
-  // lanes past count repeat the last element so that every lane holds valid data.
+  // Load the inputs and parameters of `count` elements into the lanes of V. The
+  // lanes past count repeat the last element, so every lane contains valid data.
   void gather(const ElementEnergy& energy, const double* x, const std::int32_t* elements, int count, double* V) const {
     const int N = energy.n_locals();
     const int m = energy.n_params();

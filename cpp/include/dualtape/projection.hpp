@@ -38,7 +38,7 @@ bool gershgorin_at_least(const Matrix& H, double eps) {
 }
 
 /// Project the symmetric matrix H in place: H = V max(Λ, eps) Vᵀ for Clamp, or
-/// V max(|Λ|, eps) Vᵀ for Abs. Returns false when H holds inf or NaN (left as is).
+/// V max(|Λ|, eps) Vᵀ for Abs. Returns false when H contains inf or NaN (left as is).
 template <typename Matrix>
 bool project_positive_definite(Matrix& H, Projection projection, double eps) {
   if (projection == Projection::None) return true;

@@ -126,7 +126,7 @@ class Inequality(_Constraint):
 
 
 def _is_residuals(value):
-    """Whether value is a dt.Residuals (per-element residual functions)."""
+    """Return whether value is a dt.Residuals (per-element residual functions)."""
     return hasattr(value, "residuals") and hasattr(value, "jacobian") and not callable(value)
 
 
@@ -248,7 +248,7 @@ class _PenalizedProblem:
     def hessian(self, z):
         """Return ∇²f + ρ (J_hᵀJ_h + J_aᵀJ_a) + Σ wᵢ∇²cᵢ, the Hessian of the inner problem.
 
-        J_a holds the rows of the active inequalities (positive weight). The
+        J_a contains the rows of the active inequalities (positive weight). The
         curvature terms (λ + ρh)ᵀ∇²h come from the tape for constraints written as
         Python functions; for a dt.Residuals constraint they are dropped, so there
         the model is exact for linear constraints only.
