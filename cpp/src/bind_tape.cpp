@@ -168,12 +168,8 @@ void bind_tape(py::module_& m) {
           [](const Tape& t, const DoubleArray& x, const DoubleArray& p, const DoubleArray& w) {
             require_length(x, t.n_inputs(), "x");
             require_length(w, t.n_outputs(), "w");
-            Workspace ws;
-            std::vector<double> out(t.n_outputs()), result(t.n_inputs());
-            vector_jacobian(t, x.data(), params_pointer(t, p), w.data(), out.data(), result.data(), ws);
             DoubleArray values(t.size()), adjoints(t.size());
-            std::copy(ws.values.begin(), ws.values.begin() + t.size(), values.mutable_data());
-            std::copy(ws.adjoints.begin(), ws.adjoints.begin() + t.size(), adjoints.mutable_data());
+            slot_adjoints(t, x.data(), params_pointer(t, p), w.data(), values.mutable_data(), adjoints.mutable_data());
             return py::make_tuple(values, adjoints);
           },
           py::arg("x"), py::arg("p"), py::arg("w"), "Values and adjoints of every slot (for graph pictures).");

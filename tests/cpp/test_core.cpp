@@ -250,6 +250,42 @@ void test_batched_lanes() {
   }
 }
 
+// Forward-over-reverse on a block of 8 lanes against the closed forms of output 0.
+// Where x₁ < 0, the branch not taken (√x₁) is NaN, which only the zero rule turns
+// into an exact zero: the block must flag those lanes as not finite, so that the
+// caller recomputes them with hessian_point.
+void test_hessian_block() {
+  constexpr int L = 8;
+  const dualtape::Tape tape = example_tape();
+  dualtape::HessianBlockWorkspace<L, 2> ws;
+  ws.prepare(tape);
+  double xs[L][3];
+  for (int l = 0; l < L; ++l) {
+    xs[l][0] = 0.3 + 0.2 * l;
+    xs[l][1] = (l % 2 ? 1.0 : -1.0) * (0.1 + 0.15 * l);
+    xs[l][2] = 1.0 - 0.25 * l;
+    for (int i = 0; i < 3; ++i) ws.values[size_t(i) * L + l] = xs[l][i];
+  }
+  dualtape::hessian_block<L, 2>(tape, ws);
+  for (int l = 0; l < L; ++l) {
+    double g[2], H[4];
+    const bool finite = dualtape::hessian_block_lane<L, 2>(ws, l, g, H);
+    const std::string where = "hessian_block lane " + std::to_string(l);
+    if (xs[l][1] < 0.0) {
+      check(!finite, where + ": the NaN of the branch not taken is flagged");
+      continue;
+    }
+    check(finite, where + " is finite");
+    const Expected e = closed_form(xs[l][0], xs[l][1], xs[l][2]);
+    check_close(ws.values[size_t(tape.outputs()[0]) * L + l], e.f[0], where + " value");
+    for (int i = 0; i < 2; ++i) {
+      check_close(g[i], e.g[0][i], where + " gradient[" + std::to_string(i) + "]");
+      for (int j = 0; j < 2; ++j)
+        check_close(H[i * 2 + j], e.H[0][i][j], where + " H[" + std::to_string(i) + "][" + std::to_string(j) + "]");
+    }
+  }
+}
+
 // sqrt(x² + y²)² at the origin, recorded as a tape: zero gradient in every mode.
 void test_tape_zero_rule() {
   std::vector<Instruction> code = {
@@ -338,6 +374,7 @@ int main() {
   test_duals();
   test_tape_modes();
   test_batched_lanes();
+  test_hessian_block();
   test_tape_zero_rule();
   test_tape_validation();
   test_objective();

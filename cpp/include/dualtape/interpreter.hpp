@@ -14,6 +14,8 @@
 #include <Eigen/Core>
 
 #include <algorithm>
+#include <cstdint>
+#include <cstring>
 #include <vector>
 
 namespace dualtape {
@@ -25,61 +27,95 @@ template <int L, bool Partials>
 void forward_block(const Tape& tape, double* V, double* DA, double* DB) {
   static const double zeros[L] = {};
   const auto& code = tape.code();
-  const int n = tape.size();
-  for (int i = tape.first_operation(); i < n; ++i) {
-    const Instruction& ins = code[i];
-    const double* a = ins.a >= 0 ? V + std::ptrdiff_t(ins.a) * L : zeros;
-    const double* b = ins.b >= 0 ? V + std::ptrdiff_t(ins.b) * L : zeros;
-    const double* c = ins.c >= 0 ? V + std::ptrdiff_t(ins.c) * L : zeros;
-    double* out = V + std::ptrdiff_t(i) * L;
-    double* da_out = Partials ? DA + std::ptrdiff_t(i) * L : nullptr;
-    double* db_out = Partials ? DB + std::ptrdiff_t(i) * L : nullptr;
-    const double k = ins.k;
-    visit_op(ins.op, [&](auto tag) {
-      constexpr Op op = decltype(tag)::value;
-      if constexpr (op != Op::Input && op != Op::Param) {
-        // The output slot i follows its argument slots, so lanes are independent.
+  for_each_op(code, tape.first_operation(), tape.size(), [&](auto tag, int i) {
+    constexpr Op op = decltype(tag)::value;
+    if constexpr (op != Op::Input && op != Op::Param) {
+      const Instruction& ins = code[i];
+      // Restrict-qualified locals: the stores cannot alias the pointers, which the
+      // compiler would otherwise reload on every lane. The output slot i follows its
+      // argument slots, so the lanes are independent.
+      const double* __restrict a = ins.a >= 0 ? V + std::ptrdiff_t(ins.a) * L : zeros;
+      const double* __restrict b = ins.b >= 0 ? V + std::ptrdiff_t(ins.b) * L : zeros;
+      const double* __restrict c = ins.c >= 0 ? V + std::ptrdiff_t(ins.c) * L : zeros;
+      double* __restrict out = V + std::ptrdiff_t(i) * L;
+      double* __restrict da_out = Partials ? DA + std::ptrdiff_t(i) * L : nullptr;
+      double* __restrict db_out = Partials ? DB + std::ptrdiff_t(i) * L : nullptr;
+      const double k = ins.k;
 #pragma GCC ivdep
-        for (int l = 0; l < L; ++l) {
-          double v = 0.0, da = 0.0, db = 0.0;
-          Rule<op>::eval(a[l], b[l], c[l], k, v, da, db);
-          out[l] = v;
-          if constexpr (Partials) {
-            da_out[l] = da;
-            db_out[l] = db;
-          }
+      for (int l = 0; l < L; ++l) {
+        double v = 0.0, da = 0.0, db = 0.0;
+        Rule<op>::eval(a[l], b[l], c[l], k, v, da, db);
+        out[l] = v;
+        // Constant partials come from the reverse plan (ReverseStep::constant).
+        if constexpr (Partials && !op_has_constant_partials(op)) {
+          da_out[l] = da;
+          db_out[l] = db;
         }
       }
-    });
-  }
+    }
+  });
 }
 
-/// Reverse sweep over a block: ADJ holds the seeds (adjoints of the outputs) on
-/// entry and every slot's adjoint on exit. With Exact, each product obeys the zero
-/// rule. Without it, plain products let the loops vectorize, so a product 0 · inf
-/// or 0 · NaN leaves a NaN in the adjoints (see reverse_block_checked).
+/// Reverse sweep over a block along tape.reverse_steps(). On entry the output slots
+/// of ADJ hold the seeds (adjoints of the outputs); on exit every input slot holds
+/// its adjoint, and so does every slot that depends on an input and that an output
+/// depends on. Other slots are neither read nor zeroed. With Exact, each product
+/// obeys the zero rule. Without it, plain products let the loops vectorize, so a
+/// product 0 · inf or 0 · NaN leaves a NaN in the adjoints (see
+/// reverse_block_checked).
 template <int L, bool Exact = true>
 void reverse_block(const Tape& tape, const double* DA, const double* DB, double* ADJ) {
-  const auto& code = tape.code();
-  const auto& arity = tape.differentiable_arity();
-  for (int i = tape.size() - 1; i >= tape.first_operation(); --i) {
-    const int m = arity[i];
-    if (m == 0) continue;
-    const Instruction& ins = code[i];
-    const double* w = ADJ + std::ptrdiff_t(i) * L;
-    const double* da = DA + std::ptrdiff_t(i) * L;
-    // Argument slots precede slot i, so adj_a never overlaps w, and DA is a
-    // separate array: the lanes are independent.
-    double* adj_a = ADJ + std::ptrdiff_t(ins.a) * L;
+  auto product = [](double partial, double adjoint) { return Exact ? times0(partial, adjoint) : partial * adjoint; };
+  for (const ReverseStep& step : tape.reverse_steps()) {
+    const std::ptrdiff_t i = std::ptrdiff_t(step.slot) * L;
+    // Argument slots precede slot i and DA, DB are separate arrays, so the lanes
+    // are independent; a and b may be the same slot, which the modes account for.
+    const double* __restrict w = ADJ + i;
+    if (step.constant) {
+      // Sums, differences and negations: partials ±1 from the plan.
+      const double partial_a = step.constant_a, partial_b = step.constant_b;
+      if (step.mode_a != ReverseStep::kSkip) {
+        double* __restrict adj_a = ADJ + std::ptrdiff_t(step.a) * L;
+        if (step.mode_a == ReverseStep::kAssign) {
+          for (int l = 0; l < L; ++l) adj_a[l] = product(partial_a, w[l]);
+        } else {
+          for (int l = 0; l < L; ++l) adj_a[l] += product(partial_a, w[l]);
+        }
+      }
+      if (step.mode_b != ReverseStep::kSkip) {
+        double* __restrict adj_b = ADJ + std::ptrdiff_t(step.b) * L;
+        if (step.mode_b == ReverseStep::kAssign) {
+          for (int l = 0; l < L; ++l) adj_b[l] = product(partial_b, w[l]);
+        } else {
+          for (int l = 0; l < L; ++l) adj_b[l] += product(partial_b, w[l]);
+        }
+      }
+      continue;
+    }
+    if (step.mode_a != ReverseStep::kSkip) {
+      const double* __restrict da = DA + i;
+      double* __restrict adj_a = ADJ + std::ptrdiff_t(step.a) * L;
+      if (step.mode_a == ReverseStep::kAssign) {
 #pragma GCC ivdep
-    for (int l = 0; l < L; ++l) adj_a[l] += Exact ? times0(da[l], w[l]) : da[l] * w[l];
-    if (m == 2) {
-      const double* db = DB + std::ptrdiff_t(i) * L;
-      double* adj_b = ADJ + std::ptrdiff_t(ins.b) * L;
+        for (int l = 0; l < L; ++l) adj_a[l] = product(da[l], w[l]);
+      } else {
 #pragma GCC ivdep
-      for (int l = 0; l < L; ++l) adj_b[l] += Exact ? times0(db[l], w[l]) : db[l] * w[l];
+        for (int l = 0; l < L; ++l) adj_a[l] += product(da[l], w[l]);
+      }
+    }
+    if (step.mode_b != ReverseStep::kSkip) {
+      const double* __restrict db = DB + i;
+      double* __restrict adj_b = ADJ + std::ptrdiff_t(step.b) * L;
+      if (step.mode_b == ReverseStep::kAssign) {
+#pragma GCC ivdep
+        for (int l = 0; l < L; ++l) adj_b[l] = product(db[l], w[l]);
+      } else {
+#pragma GCC ivdep
+        for (int l = 0; l < L; ++l) adj_b[l] += product(db[l], w[l]);
+      }
     }
   }
+  for (int input : tape.unreached_inputs()) std::fill(ADJ + std::ptrdiff_t(input) * L, ADJ + std::ptrdiff_t(input + 1) * L, 0.0);
 }
 
 /// Reverse sweep with the zero rule at the cost of the fast sweep in the usual
@@ -90,9 +126,8 @@ void reverse_block(const Tape& tape, const double* DA, const double* DB, double*
 template <int L>
 void reverse_block_checked(const Tape& tape, const double* DA, const double* DB, const double* seeds,
                            double* ADJ) {
-  const size_t slots = size_t(tape.size()) * L;
   auto seed = [&]() {
-    std::fill(ADJ, ADJ + slots, 0.0);
+    for (int out : tape.outputs()) std::fill(ADJ + std::ptrdiff_t(out) * L, ADJ + std::ptrdiff_t(out + 1) * L, 0.0);
     for (int o = 0; o < tape.n_outputs(); ++o) {
       double* out = ADJ + std::ptrdiff_t(tape.outputs()[o]) * L;
       for (int l = 0; l < L; ++l) out[l] += seeds[std::ptrdiff_t(o) * L + l];
@@ -100,10 +135,14 @@ void reverse_block_checked(const Tape& tape, const double* DA, const double* DB,
   };
   seed();
   reverse_block<L, false>(tape, DA, DB, ADJ);
-  const std::ptrdiff_t inputs = std::ptrdiff_t(tape.n_inputs()) * L;
-  bool has_nan = false;
-  for (std::ptrdiff_t j = 0; j < inputs; ++j) has_nan |= ADJ[j] != ADJ[j];
-  if (!has_nan) return;
+  // x · 0 is NaN exactly where x is NaN or ±inf; one sum per lane vectorizes. An
+  // infinite adjoint thus also takes the exact sweep, which it leaves unchanged.
+  double probe[L] = {};
+  for (int i = 0; i < tape.n_inputs(); ++i)
+    for (int l = 0; l < L; ++l) probe[l] += ADJ[std::ptrdiff_t(i) * L + l] * 0.0;
+  bool finite = true;
+  for (int l = 0; l < L; ++l) finite &= probe[l] == 0.0;
+  if (finite) return;
   seed();
   reverse_block<L, true>(tape, DA, DB, ADJ);
 }
@@ -135,7 +174,7 @@ inline void evaluate(const Tape& tape, const double* x, const double* p, double*
 }
 
 /// Reverse mode at one point: outputs (all), and wᵀJ into vjp (n_inputs).
-/// Afterwards ws.values and ws.adjoints contain every slot's value and adjoint.
+/// Afterwards ws.values contains every slot's value.
 inline void vector_jacobian(const Tape& tape, const double* x, const double* p, const double* w,
                             double* outputs, double* vjp, Workspace& ws) {
   ws.resize(tape.size());
@@ -144,6 +183,35 @@ inline void vector_jacobian(const Tape& tape, const double* x, const double* p, 
   for (int j = 0; j < tape.n_outputs(); ++j) outputs[j] = ws.values[tape.outputs()[j]];
   reverse_block_checked<1>(tape, ws.da.data(), ws.db.data(), w, ws.adjoints.data());
   std::copy(ws.adjoints.begin(), ws.adjoints.begin() + tape.n_inputs(), vjp);
+}
+
+/// Values and adjoints of every slot at one point, parameters and constants
+/// included (the adjoint of a parameter slot is ∂(wᵀf)/∂p), with the zero rule.
+/// One scalar sweep over all instructions, for inspection and pictures.
+inline void slot_adjoints(const Tape& tape, const double* x, const double* p, const double* w, double* values,
+                          double* adjoints) {
+  const int n = tape.size();
+  std::vector<double> da(n), db(n);
+  load_point(tape, x, p, values);
+  const auto& instructions = tape.code();
+  for (int i = tape.first_operation(); i < n; ++i) {
+    const Instruction& ins = instructions[i];
+    const double a = ins.a >= 0 ? values[ins.a] : 0.0;
+    const double b = ins.b >= 0 ? values[ins.b] : 0.0;
+    const double c = ins.c >= 0 ? values[ins.c] : 0.0;
+    visit_op(ins.op, [&](auto tag) {
+      constexpr Op op = decltype(tag)::value;
+      if constexpr (op != Op::Input && op != Op::Param) Rule<op>::eval(a, b, c, ins.k, values[i], da[i], db[i]);
+    });
+  }
+  std::fill(adjoints, adjoints + n, 0.0);
+  for (int o = 0; o < tape.n_outputs(); ++o) adjoints[tape.outputs()[o]] += w[o];
+  const auto& code = tape.code();
+  const auto& arity = tape.differentiable_arity();
+  for (int i = n - 1; i >= tape.first_operation(); --i) {
+    if (arity[i] > 0) adjoints[code[i].a] += times0(da[i], adjoints[i]);
+    if (arity[i] > 1) adjoints[code[i].b] += times0(db[i], adjoints[i]);
+  }
 }
 
 /// Forward sweep on Dual numbers: the value and tangent of every slot, with the
@@ -280,6 +348,234 @@ double hessian_point(const Tape& tape, int output, const double* x, const double
       H[std::ptrdiff_t(j) * n + i] = s;
     }
   return ws.values[out].v;
+}
+
+/// Value, first and second partials of one operation at one point: the rule of the
+/// op table evaluated on Dual numbers seeded with the directions of a and b, so that
+/// the derivatives of the partials come from the same table as the partials.
+template <Op op>
+DUALTAPE_INLINE void second_partials(double a, double b, double c, double k, double& v, double& da, double& db,
+                                     double& daa, double& dab, double& dbb) {
+  using D = Dual<double, 2>;
+  const D A(a, D::Tangent(1.0, 0.0)), B(b, D::Tangent(0.0, 1.0)), C(c);
+  D value, partial_a, partial_b;
+  Rule<op>::eval(A, B, C, k, value, partial_a, partial_b);
+  v = value.v;
+  da = partial_a.v;
+  db = partial_b.v;
+  daa = partial_a.g[0];
+  dab = partial_a.g[1];
+  dbb = partial_b.g[1];
+}
+
+/// Scratch memory of hessian_block: L lanes, N inputs. Slot s of lane l lives at
+/// s·L + l; tangent direction d of slot s at (s·N + d)·L + l.
+template <int L, int N>
+struct HessianBlockWorkspace {
+  std::vector<double> values, da, db, daa, dab, dbb, tangents, adjoints, adjoint_tangents;
+  bool finite[L] = {};  ///< whether each lane's gradient and Hessian are finite
+  int size = -1;
+
+  /// Sizes the arrays for `tape` and sets the tangents of inputs (unit directions)
+  /// and of slots that depend on no input (zero), which no evaluation changes.
+  void prepare(const Tape& tape) {
+    if (size == tape.size()) return;
+    size = tape.size();
+    const size_t slots = size_t(size) * L;
+    for (auto* array : {&values, &da, &db, &daa, &dab, &dbb, &adjoints}) array->assign(slots, 0.0);
+    tangents.assign(slots * N, 0.0);
+    adjoint_tangents.assign(slots * N, 0.0);
+    for (int i = 0; i < tape.n_inputs(); ++i)
+      std::fill_n(tangents.data() + (std::ptrdiff_t(i) * N + i) * L, L, 1.0);
+  }
+};
+
+namespace detail {
+
+// Loops of hessian_block over the L lanes of one slot, with restrict-qualified
+// parameters so that the compiler vectorizes them.
+
+// t_out = da·t_a (+ db·t_b) for the N tangent directions.
+template <int L, int N, int Arity>
+DUALTAPE_INLINE void tangent_lanes(double* __restrict t_out, const double* __restrict da, const double* __restrict t_a,
+                                   const double* __restrict db, const double* __restrict t_b) {
+  for (int d = 0; d < N; ++d)
+    for (int l = 0; l < L; ++l) {
+      double t = da[l] * t_a[d * L + l];
+      if constexpr (Arity == 2) t += db[l] * t_b[d * L + l];
+      t_out[d * L + l] = t;
+    }
+}
+
+// One argument's share of a reverse step: adj (=|+=) ∂·w and, per direction d,
+// adj_t (=|+=) ∂·w_t + w·(∂∂a·t_a + ∂∂b·t_b). UseA and UseB drop the curvature
+// terms whose second partial is zero in every lane or whose tangent is zero.
+template <int L, int N, bool UseA, bool UseB, bool Assign>
+DUALTAPE_INLINE void adjoint_lanes(double* __restrict adj, double* __restrict adj_t, const double* __restrict partial,
+                                   const double* __restrict second_a, const double* __restrict second_b,
+                                   const double* __restrict w, const double* __restrict wt,
+                                   const double* __restrict t_a, const double* __restrict t_b) {
+  for (int l = 0; l < L; ++l) adj[l] = (Assign ? 0.0 : adj[l]) + partial[l] * w[l];
+  for (int d = 0; d < N; ++d)
+    for (int l = 0; l < L; ++l) {
+      double update = partial[l] * wt[d * L + l];
+      if constexpr (UseA && UseB) update += w[l] * (second_a[l] * t_a[d * L + l] + second_b[l] * t_b[d * L + l]);
+      else if constexpr (UseA) update += w[l] * (second_a[l] * t_a[d * L + l]);
+      else if constexpr (UseB) update += w[l] * (second_b[l] * t_b[d * L + l]);
+      adj_t[d * L + l] = (Assign ? 0.0 : adj_t[d * L + l]) + update;
+    }
+}
+
+template <int L, int N>
+DUALTAPE_INLINE void adjoint_lanes(bool assign, bool use_a, bool use_b, double* adj, double* adj_t,
+                                   const double* partial, const double* second_a, const double* second_b,
+                                   const double* w, const double* wt, const double* t_a, const double* t_b) {
+#define DUALTAPE_ADJOINT(A, B)                                                                              \
+  if (assign) adjoint_lanes<L, N, A, B, true>(adj, adj_t, partial, second_a, second_b, w, wt, t_a, t_b); \
+  else adjoint_lanes<L, N, A, B, false>(adj, adj_t, partial, second_a, second_b, w, wt, t_a, t_b);
+  if (use_a && use_b) {
+    DUALTAPE_ADJOINT(true, true)
+  } else if (use_a) {
+    DUALTAPE_ADJOINT(true, false)
+  } else if (use_b) {
+    DUALTAPE_ADJOINT(false, true)
+  } else {
+    DUALTAPE_ADJOINT(false, false)
+  }
+#undef DUALTAPE_ADJOINT
+}
+
+// Whether any of the L values is not ±0: an OR of their bits without the sign bit,
+// which vectorizes where a chain of floating-point comparisons does not.
+template <int L>
+DUALTAPE_INLINE bool any_nonzero(const double* values) {
+  std::uint64_t bits = 0;
+  for (int l = 0; l < L; ++l) {
+    std::uint64_t word;
+    std::memcpy(&word, values + l, sizeof word);
+    bits |= word;
+  }
+  return (bits & ~(std::uint64_t(1) << 63)) != 0;
+}
+
+}  // namespace detail
+
+/// Gradients and Hessians of output 0 at L points by forward-over-reverse on a block
+/// of lanes. ws.values holds the inputs and parameters of every lane (ws.prepare
+/// called first). On return, lane l of input i holds the gradient entry in
+/// ws.adjoints[i·L + l] and Hessian row i in ws.adjoint_tangents[(i·N + d)·L + l].
+///
+/// The forward sweep gets each operation's partials and their derivatives from
+/// second_partials and carries the tangents of every slot; the reverse sweep carries
+/// adjoints and their tangents along tape.reverse_steps(). Products are plain, so
+/// the loops vectorize: a result is exact where it is finite, and a lane with a
+/// non-finite gradient or Hessian entry must be recomputed by hessian_point, which
+/// obeys the zero rule.
+template <int L, int N>
+void hessian_block(const Tape& tape, HessianBlockWorkspace<L, N>& ws) {
+  static const double zeros[L] = {};
+  const auto& code = tape.code();
+  const auto& arity = tape.differentiable_arity();
+  const auto& active = tape.active();
+  double* V = ws.values.data();
+  double* T = ws.tangents.data();
+  for_each_op(code, tape.first_operation(), tape.size(), [&](auto tag, int i) {
+    constexpr Op op = decltype(tag)::value;
+    if constexpr (op != Op::Input && op != Op::Param) {
+      const Instruction& ins = code[i];
+      const std::ptrdiff_t at = std::ptrdiff_t(i) * L;
+      const double* __restrict a = ins.a >= 0 ? V + std::ptrdiff_t(ins.a) * L : zeros;
+      const double* __restrict b = ins.b >= 0 ? V + std::ptrdiff_t(ins.b) * L : zeros;
+      const double* __restrict c = ins.c >= 0 ? V + std::ptrdiff_t(ins.c) * L : zeros;
+      double* __restrict out = V + at;
+      double* __restrict da = ws.da.data() + at;
+      double* __restrict db = ws.db.data() + at;
+      double* __restrict daa = ws.daa.data() + at;
+      double* __restrict dab = ws.dab.data() + at;
+      double* __restrict dbb = ws.dbb.data() + at;
+      const double k = ins.k;
+      if constexpr (op_has_constant_partials(op)) {
+        // Zero second partials, which prepare() left in daa, dab and dbb.
+        for (int l = 0; l < L; ++l) Rule<op>::eval(a[l], b[l], c[l], k, out[l], da[l], db[l]);
+      } else {
+        for (int l = 0; l < L; ++l)
+          second_partials<op>(a[l], b[l], c[l], k, out[l], da[l], db[l], daa[l], dab[l], dbb[l]);
+      }
+      // Tangents t_v = ∂a·t_a + ∂b·t_b. A slot that depends on no input keeps the
+      // zero tangent that prepare() gave it; an argument that depends on no input
+      // has a zero tangent and is left out.
+      if (!active[i]) return;
+      const bool a_moves = active[ins.a];
+      const bool b_moves = arity[i] == 2 && active[ins.b];
+      double* t_out = T + at * N;
+      if (a_moves && b_moves) {
+        detail::tangent_lanes<L, N, 2>(t_out, da, T + std::ptrdiff_t(ins.a) * N * L, db, T + std::ptrdiff_t(ins.b) * N * L);
+      } else if (a_moves) {
+        detail::tangent_lanes<L, N, 1>(t_out, da, T + std::ptrdiff_t(ins.a) * N * L, nullptr, nullptr);
+      } else {
+        detail::tangent_lanes<L, N, 1>(t_out, db, T + std::ptrdiff_t(ins.b) * N * L, nullptr, nullptr);
+      }
+    }
+  });
+
+  // Reverse sweep on (adjoint, adjoint tangent) pairs. For an argument x of slot v:
+  //   adj_x += ∂x·w,   adj_t_x += ∂x·w_t + w·(∂x∂a·t_a + ∂x∂b·t_b).
+  double* W = ws.adjoints.data();
+  double* WT = ws.adjoint_tangents.data();
+  const int out = tape.outputs()[0];
+  std::fill_n(W + std::ptrdiff_t(out) * L, L, 1.0);
+  std::fill_n(WT + std::ptrdiff_t(out) * N * L, N * L, 0.0);
+  for (const ReverseStep& step : tape.reverse_steps()) {
+    const std::ptrdiff_t at = std::ptrdiff_t(step.slot) * L;
+    const double* w = W + at;
+    const double* wt = WT + at * N;
+    const double* t_a = T + std::ptrdiff_t(step.a) * N * L;
+    const double* t_b = step.arity == 2 ? T + std::ptrdiff_t(step.b) * N * L : nullptr;
+    const bool a_moves = active[step.a];
+    const bool b_moves = step.arity == 2 && active[step.b];
+    auto push = [&](ReverseStep::Mode mode, std::int32_t arg, const double* partial, const double* second_a,
+                    const double* second_b) {
+      const bool use_a = a_moves && detail::any_nonzero<L>(second_a);
+      const bool use_b = b_moves && detail::any_nonzero<L>(second_b);
+      detail::adjoint_lanes<L, N>(mode == ReverseStep::kAssign, use_a, use_b, W + std::ptrdiff_t(arg) * L,
+                                  WT + std::ptrdiff_t(arg) * N * L, partial, second_a, second_b, w, wt, t_a, t_b);
+    };
+    if (step.mode_a != ReverseStep::kSkip)
+      push(step.mode_a, step.a, ws.da.data() + at, ws.daa.data() + at, ws.dab.data() + at);
+    if (step.mode_b != ReverseStep::kSkip)
+      push(step.mode_b, step.b, ws.db.data() + at, ws.dab.data() + at, ws.dbb.data() + at);
+  }
+  for (int input : tape.unreached_inputs()) {
+    std::fill_n(W + std::ptrdiff_t(input) * L, L, 0.0);
+    std::fill_n(WT + std::ptrdiff_t(input) * N * L, N * L, 0.0);
+  }
+  // x · 0 is NaN exactly where x is NaN or ±inf: one sum per lane, vectorized.
+  double probe[L] = {};
+  for (int row = 0; row < N; ++row)
+    for (int l = 0; l < L; ++l) probe[l] += W[row * L + l] * 0.0;
+  for (int row = 0; row < N * N; ++row)
+    for (int l = 0; l < L; ++l) probe[l] += WT[row * L + l] * 0.0;
+  for (int l = 0; l < L; ++l) ws.finite[l] = probe[l] == 0.0;
+}
+
+/// Gradient and symmetrized Hessian of lane l of a finished hessian_block into g
+/// (N) and H (N × N, row-major). Returns false if an entry is not finite; the lane
+/// then needs hessian_point.
+template <int L, int N>
+bool hessian_block_lane(const HessianBlockWorkspace<L, N>& ws, int l, double* g, double* H) {
+  if (!ws.finite[l]) return false;
+  const double* W = ws.adjoints.data();
+  const double* WT = ws.adjoint_tangents.data();
+  for (int i = 0; i < N; ++i) g[i] = W[std::ptrdiff_t(i) * L + l];
+  for (int i = 0; i < N; ++i) {
+    H[i * N + i] = WT[(std::ptrdiff_t(i) * N + i) * L + l];
+    for (int j = i + 1; j < N; ++j) {
+      const double s = 0.5 * (WT[(std::ptrdiff_t(i) * N + j) * L + l] + WT[(std::ptrdiff_t(j) * N + i) * L + l]);
+      H[i * N + j] = s;
+      H[j * N + i] = s;
+    }
+  }
+  return true;
 }
 
 /// Call f(std::integral_constant<int, N>{}) with N = n for the input counts that

@@ -9,12 +9,14 @@
 #include <Eigen/Core>
 
 #include <algorithm>
+#include <array>
 #include <atomic>
 #include <cstdint>
 #include <memory>
 #include <numeric>
 #include <stdexcept>
 #include <string>
+#include <type_traits>
 #include <utility>
 #include <vector>
 
@@ -41,7 +43,12 @@ inline int thread_count() {
 inline void set_thread_count(int count) { thread_count_setting() = count; }
 
 /// Lanes per block of the batched interpreter.
-constexpr int kLanes = 32;
+#ifndef DUALTAPE_LANES
+#define DUALTAPE_LANES 32
+#endif
+constexpr int kLanes = DUALTAPE_LANES;
+
+
 
 /// Sparse symmetric matrix pattern in CSR form (both triangles stored).
 struct CsrPattern {
@@ -64,10 +71,14 @@ struct CsrPattern {
 /// assembled Hessian has 1 on their diagonal and 0 elsewhere in their rows and
 /// columns, so a Newton step never moves them.
 ///
-/// Elements of each term are colored so that no two elements of one color share a
-/// variable block. Colors are processed in order and the elements of a color in
-/// parallel, each writing straight into the gradient and the CSR value array; every
-/// entry thus receives its contributions in the same order for any thread count.
+/// The elements of each term are cut into chunks of kLanes consecutive elements, and
+/// the chunks are colored so that no two chunks of one color share a variable block.
+/// Colors are processed in order and the chunks of a color in parallel, each writing
+/// straight into the gradient and the CSR value array; every entry thus receives its
+/// contributions in the same order for any thread count. Consecutive elements of a
+/// mesh usually share vertices, so a chunk reads and writes memory that is close
+/// together. When the element order is so scattered that chunks leave too little
+/// parallel work per color, single elements are colored instead.
 class Objective {
  public:
   Objective(std::vector<std::pair<std::shared_ptr<const ElementEnergy>, double>> terms, int n_blocks, int dim,
@@ -81,6 +92,7 @@ class Objective {
     if (fixed_.empty()) fixed_.assign(size_t(n_), 0);
     if (std::int64_t(fixed_.size()) != n_)
       throw std::invalid_argument("fixed: expected " + std::to_string(n_) + " flags, got " + std::to_string(fixed_.size()));
+    any_fixed_ = std::any_of(fixed_.begin(), fixed_.end(), [](std::uint8_t flag) { return flag != 0; });
     for (size_t t = 0; t < terms.size(); ++t) {
       const auto& [energy, weight] = terms[t];
       if (!energy) throw std::invalid_argument("term " + std::to_string(t) + " has no energy");
@@ -112,6 +124,8 @@ class Objective {
     return total;
   }
   int n_colors(int term) const { return int(terms_.at(term).color_begin.size()) - 1; }
+  /// Elements per colored chunk of a term (kLanes, or 1 for a scattered element order).
+  int chunk_size(int term) const { return terms_.at(term).chunk; }
 
   /// f(x).
   double value(const double* x) const { return evaluate(x, nullptr); }
@@ -159,12 +173,26 @@ class Objective {
   }
 
  private:
+  /// Up to kLanes elements evaluated together: positions [start, start + count) of
+  /// Term::order.
+  struct Block {
+    std::int64_t start = 0;
+    int count = 0;
+  };
+
   struct Term {
     std::shared_ptr<const ElementEnergy> energy;
     double weight = 1.0;
-    std::vector<std::int32_t> order;        ///< elements sorted by color
-    std::vector<std::int64_t> color_begin;  ///< offsets into order, one past the end last
+    int chunk = kLanes;                     ///< elements per colored chunk
+    std::vector<std::int32_t> order;        ///< elements in evaluation order
+    std::vector<Block> blocks;              ///< sorted by color
+    std::vector<std::int64_t> color_begin;  ///< offsets into blocks, one past the end last
     std::vector<std::int32_t> scatter;      ///< #E by N×N positions in the CSR value array, −1 if dropped
+    /// Per block, in the layout of the interpreter's lanes: N rows of kLanes variable
+    /// indices, and m rows of kLanes parameters (lanes past the block's count repeat
+    /// its last element), so that loading a block reads memory in sequence.
+    std::vector<std::int32_t> lane_variables;
+    std::vector<double> lane_params;
   };
 
   struct BlockBuffers {
@@ -179,22 +207,24 @@ class Objective {
     }
   };
 
-  // Greedy coloring: each element takes the smallest color not used by an element
-  // that shares one of its blocks.
-  void color(Term& term) const {
-    const ElementEnergy& energy = *term.energy;
+  // Greedy coloring of chunks of `chunk` consecutive elements: each chunk takes the
+  // smallest color not used by a chunk that shares one of its blocks. Returns the
+  // color of every chunk and the number of colors.
+  std::vector<std::int32_t> color_chunks(const ElementEnergy& energy, int chunk, int& n_colors) const {
     const int E = energy.n_elements();
     const int k = energy.arity();
+    const int n_chunks = (E + chunk - 1) / chunk;
     int words = 1;
     std::vector<std::uint64_t> used(size_t(n_blocks_) * words, 0);
-    std::vector<std::int32_t> element_color(E, 0);
-    int n_colors = 0;
-    for (int e = 0; e < E; ++e) {
-      const std::int32_t* blocks = energy.element(e);
+    std::vector<std::int32_t> chunk_color(n_chunks, 0);
+    n_colors = 0;
+    for (int u = 0; u < n_chunks; ++u) {
+      const int first = u * chunk, last = std::min(E, first + chunk);
       int chosen = -1;
       for (int w = 0; w < words && chosen < 0; ++w) {
         std::uint64_t taken = 0;
-        for (int i = 0; i < k; ++i) taken |= used[size_t(blocks[i]) * words + w];
+        for (int e = first; e < last; ++e)
+          for (int i = 0; i < k; ++i) taken |= used[size_t(energy.element(e)[i]) * words + w];
         if (~taken) chosen = w * 64 + __builtin_ctzll(~taken);
       }
       if (chosen < 0) {
@@ -206,16 +236,94 @@ class Objective {
         chosen = words * 64;
         ++words;
       }
-      for (int i = 0; i < k; ++i) used[size_t(blocks[i]) * words + chosen / 64] |= std::uint64_t(1) << (chosen % 64);
-      element_color[e] = chosen;
+      for (int e = first; e < last; ++e)
+        for (int i = 0; i < k; ++i)
+          used[size_t(energy.element(e)[i]) * words + chosen / 64] |= std::uint64_t(1) << (chosen % 64);
+      chunk_color[u] = chosen;
       n_colors = std::max(n_colors, chosen + 1);
     }
-    term.color_begin.assign(n_colors + 1, 0);
-    for (int e = 0; e < E; ++e) term.color_begin[element_color[e] + 1]++;
-    for (int c = 0; c < n_colors; ++c) term.color_begin[c + 1] += term.color_begin[c];
-    term.order.resize(E);
-    std::vector<std::int64_t> next(term.color_begin.begin(), term.color_begin.end() - 1);
-    for (int e = 0; e < E; ++e) term.order[next[element_color[e]]++] = e;
+    return chunk_color;
+  }
+
+  // Chunks of kLanes elements when that leaves at least kMinBlocksPerColor blocks
+  // per color on average, single elements otherwise; then the evaluation order and
+  // the blocks, sorted by color.
+  void color(Term& term) const {
+    constexpr int kMinBlocksPerColor = 8;
+    const ElementEnergy& energy = *term.energy;
+    const int E = energy.n_elements();
+    int n_colors = 0;
+    term.chunk = kLanes;
+    std::vector<std::int32_t> chunk_color = color_chunks(energy, kLanes, n_colors);
+    if (E > kLanes && std::int64_t(n_colors) * kMinBlocksPerColor > std::int64_t(chunk_color.size())) {
+      term.chunk = 1;
+      chunk_color = color_chunks(energy, 1, n_colors);
+    }
+    const int n_chunks = int(chunk_color.size());
+    std::vector<std::int64_t> chunk_begin(n_colors + 1, 0);
+    for (int u = 0; u < n_chunks; ++u) chunk_begin[chunk_color[u] + 1]++;
+    for (int c = 0; c < n_colors; ++c) chunk_begin[c + 1] += chunk_begin[c];
+    std::vector<std::int32_t> chunks_by_color(n_chunks);
+    std::vector<std::int64_t> next(chunk_begin.begin(), chunk_begin.end() - 1);
+    for (int u = 0; u < n_chunks; ++u) chunks_by_color[next[chunk_color[u]]++] = u;
+
+    term.order.clear();
+    term.blocks.clear();
+    term.color_begin.assign(1, 0);
+    for (int c = 0; c < n_colors; ++c) {
+      for (std::int64_t position = chunk_begin[c]; position < chunk_begin[c + 1]; ++position) {
+        const int u = chunks_by_color[position];
+        for (int e = u * term.chunk; e < std::min(E, (u + 1) * term.chunk); ++e) term.order.push_back(e);
+      }
+      // Blocks of up to kLanes positions within the color; a chunk of kLanes
+      // elements is exactly one block.
+      const std::int64_t color_end = std::int64_t(term.order.size());
+      std::int64_t start = term.blocks.empty() ? 0 : term.blocks.back().start + term.blocks.back().count;
+      while (start < color_end) {
+        const int count = int(std::min<std::int64_t>(kLanes, color_end - start));
+        if (term.chunk == kLanes) {
+          // Keep chunk boundaries: the last chunk of the term may be short.
+          const int e = term.order[start];
+          const int chunk_count = std::min(kLanes, E - e);
+          term.blocks.push_back({start, chunk_count});
+          start += chunk_count;
+          continue;
+        }
+        term.blocks.push_back({start, count});
+        start += count;
+      }
+      term.color_begin.push_back(std::int64_t(term.blocks.size()));
+    }
+    lay_out_blocks(term);
+  }
+
+  void lay_out_blocks(Term& term) const {
+    const ElementEnergy& energy = *term.energy;
+    const int N = energy.n_locals();
+    const int m = energy.n_params();
+    const size_t n_blocks = term.blocks.size();
+    term.lane_variables.resize(n_blocks * N * kLanes);
+    term.lane_params.resize(n_blocks * m * kLanes);
+    for (size_t b = 0; b < n_blocks; ++b) {
+      const Block& block = term.blocks[b];
+      std::int32_t* variables = term.lane_variables.data() + b * N * kLanes;
+      double* params = term.lane_params.data() + b * m * kLanes;
+      for (int l = 0; l < kLanes; ++l) {
+        const int e = term.order[block.start + std::min(l, block.count - 1)];
+        for (int i = 0; i < N; ++i) variables[i * kLanes + l] = std::int32_t(energy.variable(e, i));
+        for (int j = 0; j < m; ++j) params[j * kLanes + l] = energy.params(e)[j];
+      }
+    }
+  }
+
+  // Load block b of a term into the lanes of V: inputs, then parameters.
+  void gather_block(const Term& term, std::int64_t b, const double* x, double* V) const {
+    const int N = term.energy->n_locals();
+    const int m = term.energy->n_params();
+    const std::int32_t* variables = term.lane_variables.data() + b * N * kLanes;
+    for (int i = 0; i < N * kLanes; ++i) V[i] = x[variables[i]];
+    const double* params = term.lane_params.data() + b * m * kLanes;
+    std::copy(params, params + m * kLanes, V + N * kLanes);
   }
 
   // The pattern: every (row, column) pair of free variables that share an element,
@@ -285,15 +393,17 @@ class Objective {
   }
 
   // Values of `count` elements into energies; with g, also their gradients
-  // scattered into g (fixed entries skipped).
+  // scattered into g (fixed entries skipped). The elements are block b of the term
+  // (b ≥ 0) or any list of elements (b < 0).
   void gradient_block(const Term& term, const double* x, const std::int32_t* elements, int count, double* energies,
-                      double* g, BlockBuffers& buffers) const {
+                      double* g, BlockBuffers& buffers, std::int64_t b = -1) const {
     const ElementEnergy& energy = *term.energy;
     const Tape& tape = energy.tape();
     const size_t slots = size_t(tape.size()) * kLanes;
     buffers.resize(slots);
     double* V = buffers.values.data();
-    gather(energy, x, elements, count, V);
+    if (b >= 0) gather_block(term, b, x, V);
+    else gather(energy, x, elements, count, V);
     const int out = tape.outputs()[0];
     if (!g) {
       forward_block<kLanes, false>(tape, V, nullptr, nullptr);
@@ -307,11 +417,40 @@ class Objective {
     for (int l = 0; l < kLanes; ++l) seeds[l] = l < count ? term.weight : 0.0;
     reverse_block_checked<kLanes>(tape, buffers.da.data(), buffers.db.data(), seeds, ADJ);
     const int N = energy.n_locals();
+    if (b >= 0 && !any_fixed_) {
+      const std::int32_t* variables = term.lane_variables.data() + b * N * kLanes;
+      for (int i = 0; i < N; ++i)
+        for (int l = 0; l < count; ++l) g[variables[i * kLanes + l]] += ADJ[std::ptrdiff_t(i) * kLanes + l];
+      return;
+    }
     for (int l = 0; l < count; ++l) {
       const std::int64_t* vars = energy.variables(elements[l]);
-      for (int i = 0; i < N; ++i) {
-        const std::int64_t var = vars[i];
-        if (!fixed_[var]) g[var] += ADJ[std::ptrdiff_t(i) * kLanes + l];
+      if (any_fixed_) {
+        for (int i = 0; i < N; ++i)
+          if (!fixed_[vars[i]]) g[vars[i]] += ADJ[std::ptrdiff_t(i) * kLanes + l];
+      } else {
+        for (int i = 0; i < N; ++i) g[vars[i]] += ADJ[std::ptrdiff_t(i) * kLanes + l];
+      }
+    }
+  }
+
+  // body(b, workspace) for every block b of a term, colors in order. Several threads
+  // share the blocks of one color, and the barrier after each `omp for` keeps the
+  // colors in order; on one thread the loops run without a parallel region.
+  template <typename Workspace, typename Body>
+  static void for_each_block(const Term& term, int threads, Body&& body) {
+    const int n_colors = int(term.color_begin.size()) - 1;
+    if (threads <= 1 || term.energy->n_elements() <= 4 * kLanes) {
+      Workspace workspace;
+      for (std::int64_t b = 0; b < std::int64_t(term.blocks.size()); ++b) body(b, workspace);
+      return;
+    }
+#pragma omp parallel num_threads(threads)
+    {
+      Workspace workspace;
+      for (int c = 0; c < n_colors; ++c) {
+#pragma omp for schedule(static)
+        for (std::int64_t b = term.color_begin[c]; b < term.color_begin[c + 1]; ++b) body(b, workspace);
       }
     }
   }
@@ -319,27 +458,13 @@ class Objective {
   double evaluate(const double* x, double* g) const {
     if (g) std::fill(g, g + n_, 0.0);
     double total = 0.0;
-    const int threads = thread_count();
     for (const Term& term : terms_) {
-      const int E = term.energy->n_elements();
-      std::vector<double> energies(E);
-      const int n_colors = int(term.color_begin.size()) - 1;
-      // One thread team for all colors; the implicit barrier after each `omp for`
-      // keeps the colors in order.
-#pragma omp parallel num_threads(threads) if (threads > 1 && E > 4 * kLanes)
-      {
-        BlockBuffers buffers;
-        for (int c = 0; c < n_colors; ++c) {
-          const std::int64_t begin = term.color_begin[c], end = term.color_begin[c + 1];
-          const std::int64_t n_blocks = (end - begin + kLanes - 1) / kLanes;
-#pragma omp for schedule(static)
-          for (std::int64_t block = 0; block < n_blocks; ++block) {
-            const std::int64_t start = begin + block * kLanes;
-            const int count = int(std::min<std::int64_t>(kLanes, end - start));
-            gradient_block(term, x, term.order.data() + start, count, energies.data() + start, g, buffers);
-          }
-        }
-      }
+      std::vector<double> energies(term.energy->n_elements());
+      for_each_block<BlockBuffers>(term, thread_count(), [&](std::int64_t b, BlockBuffers& buffers) {
+        const Block& block = term.blocks[b];
+        gradient_block(term, x, term.order.data() + block.start, block.count, energies.data() + block.start, g,
+                       buffers, b);
+      });
       double sum = 0.0;
       for (double e : energies) sum += e;
       total += term.weight * sum;
@@ -350,7 +475,7 @@ class Objective {
   // Element Hessians by forward-over-reverse, with fixed rows and columns dropped,
   // projected and scattered into the CSR value array.
   template <int N>
-  static void project_and_scatter(double* H_data, int n, const std::vector<char>& is_fixed, bool any_fixed,
+  static void project_and_scatter(double* H_data, int n, const char* is_fixed, bool any_fixed,
                                   Projection projection, double eps, const std::int32_t* map, double* values) {
     if (!any_fixed) {
       if constexpr (N != Eigen::Dynamic) {
@@ -375,6 +500,43 @@ class Objective {
       for (int j = 0; j < f; ++j) values[map[free_index[i] * n + free_index[j]]] += M(i, j);
   }
 
+  // Value, gradient and projected Hessian of one element from its local gradient and
+  // Hessian: weighted, fixed entries dropped, scattered into g and the CSR values.
+  template <int S>
+  void add_element(const Term& term, int e, double* g_local, double* H_local, Projection projection, double eps,
+                   double* g, double* values) const {
+    const int N = term.energy->n_locals();
+    const std::int64_t* vars = term.energy->variables(e);
+    const std::int32_t* map = term.scatter.data() + size_t(e) * N * N;
+    if (!any_fixed_ && projection == Projection::None) {
+      // The common case of an unprojected Hessian without fixed variables.
+      for (int i = 0; i < N; ++i) g[vars[i]] += term.weight * g_local[i];
+      for (int i = 0; i < N * N; ++i) values[map[i]] += term.weight * H_local[i];
+      return;
+    }
+    std::array<char, 64> fixed_small{};
+    std::vector<char> fixed_large;
+    char* is_fixed = fixed_small.data();
+    if (N > int(fixed_small.size())) {
+      fixed_large.assign(N, 0);
+      is_fixed = fixed_large.data();
+    }
+    bool any_fixed = false;
+    for (int i = 0; i < N; ++i) {
+      is_fixed[i] = char(fixed_[vars[i]]);
+      any_fixed = any_fixed || is_fixed[i];
+    }
+    if (term.weight != 1.0)
+      for (int i = 0; i < N * N; ++i) H_local[i] *= term.weight;
+    for (int i = 0; i < N; ++i)
+      if (!is_fixed[i]) g[vars[i]] += term.weight * g_local[i];
+    project_and_scatter<S>(H_local, N, is_fixed, any_fixed, projection, eps, map, values);
+  }
+
+  // Element Hessians of one term, color by color. Compile-time input counts run
+  // forward-over-reverse on blocks of kLanes elements (hessian_block); a lane
+  // whose result is not finite, and every element of other sizes, runs
+  // hessian_point, which obeys the zero rule.
   double hessian_term(const Term& term, const double* x, Projection projection, double eps, double* g,
                       double* values) const {
     const ElementEnergy& energy = *term.energy;
@@ -383,37 +545,47 @@ class Objective {
     const int E = energy.n_elements();
     std::vector<double> energies(E);
     const int threads = thread_count();
+    const int out = tape.outputs()[0];
     dispatch_size(N, [&](auto size_tag) {
       constexpr int S = decltype(size_tag)::value;
-      const int n_colors = int(term.color_begin.size()) - 1;
-#pragma omp parallel num_threads(threads) if (threads > 1 && E > 16)
-      {
-        HessianWorkspace<S> ws;
-        std::vector<double> x_local(N), g_local(N), H_local(size_t(N) * N);
-        std::vector<char> is_fixed(N);
-        for (int c = 0; c < n_colors; ++c) {
-          const std::int64_t begin = term.color_begin[c], end = term.color_begin[c + 1];
-#pragma omp for schedule(static)
-          for (std::int64_t position = begin; position < end; ++position) {
-            const int e = term.order[position];
-            const std::int64_t* vars = energy.variables(e);
-            bool any_fixed = false;
-            for (int i = 0; i < N; ++i) {
-              x_local[i] = x[vars[i]];
-              is_fixed[i] = char(fixed_[vars[i]]);
-              any_fixed = any_fixed || is_fixed[i];
+      struct Workspace {
+        HessianWorkspace<S> point;
+        std::conditional_t<S == Eigen::Dynamic, int, HessianBlockWorkspace<kLanes, std::max(S, 1)>> block{};
+        std::vector<double> x_local, g_local, H_local;
+      };
+      for_each_block<Workspace>(term, threads, [&](std::int64_t b, Workspace& ws) {
+        const Block& block = term.blocks[b];
+        const std::int32_t* elements = term.order.data() + block.start;
+        ws.x_local.resize(N);
+        ws.g_local.resize(N);
+        ws.H_local.resize(size_t(N) * N);
+        double* g_local = ws.g_local.data();
+        double* H_local = ws.H_local.data();
+        auto exact = [&](int index) {
+          const int e = elements[index];
+          const std::int64_t* vars = energy.variables(e);
+          for (int i = 0; i < N; ++i) ws.x_local[i] = x[vars[i]];
+          energies[block.start + index] =
+              hessian_point<S>(tape, 0, ws.x_local.data(), energy.params(e), g_local, H_local, ws.point);
+          add_element<S>(term, e, g_local, H_local, projection, eps, g, values);
+        };
+        if constexpr (S == Eigen::Dynamic) {
+          for (int index = 0; index < block.count; ++index) exact(index);
+        } else {
+          ws.block.prepare(tape);
+          double* V = ws.block.values.data();
+          gather_block(term, b, x, V);
+          hessian_block<kLanes, S>(tape, ws.block);
+          for (int l = 0; l < block.count; ++l) {
+            if (!hessian_block_lane<kLanes, S>(ws.block, l, g_local, H_local)) {
+              exact(l);
+              continue;
             }
-            energies[position] = hessian_point<S>(tape, 0, x_local.data(), energy.params(e), g_local.data(),
-                                                  H_local.data(), ws);
-            if (term.weight != 1.0)
-              for (double& h : H_local) h *= term.weight;
-            for (int i = 0; i < N; ++i)
-              if (!is_fixed[i]) g[vars[i]] += term.weight * g_local[i];
-            project_and_scatter<S>(H_local.data(), N, is_fixed, any_fixed, projection, eps,
-                                   term.scatter.data() + size_t(e) * N * N, values);
+            energies[block.start + l] = V[std::ptrdiff_t(out) * kLanes + l];
+            add_element<S>(term, elements[l], g_local, H_local, projection, eps, g, values);
           }
         }
-      }
+      });
     });
     double sum = 0.0;
     for (double e : energies) sum += e;
@@ -424,6 +596,7 @@ class Objective {
   int dim_ = 1;
   std::int64_t n_ = 0;
   std::vector<std::uint8_t> fixed_;
+  bool any_fixed_ = false;
   std::vector<Term> terms_;
   CsrPattern pattern_;
 };

@@ -94,6 +94,11 @@ inline int op_differentiable_arity(Op op) {
   return arity == 3 ? 2 : arity;
 }
 
+/// Whether the operation's partials are the same constants everywhere (a sum,
+/// difference or negation). The interpreter then takes them from the reverse plan
+/// instead of storing them for every evaluation point.
+constexpr bool op_has_constant_partials(Op op) { return op == Op::Add || op == Op::Sub || op == Op::Neg; }
+
 /// Whether the operation is a comparison whose value is 0 or 1 with zero derivative.
 inline bool op_is_comparison(Op op) { return op >= Op::Lt && op <= Op::Ne; }
 
@@ -297,6 +302,37 @@ inline void visit_op(Op op, F&& f) {
     default:
       break;
   }
+}
+
+/// Call body(std::integral_constant<Op, op>{}, i) for the instructions
+/// i = first .. last − 1 of `code`, in order. With GCC and Clang, each operation's
+/// body ends in its own jump to the next one (computed goto), so the branch
+/// predictor learns the sequence of a tape that is run many times; a single switch
+/// would give all of them one shared, poorly predicted jump.
+template <typename Code, typename Body>
+#if defined(__GNUC__)
+__attribute__((flatten))
+#endif
+inline void for_each_op(const Code& code, int first, int last, Body&& body) {
+  if (first >= last) return;
+#if defined(__GNUC__)
+  static void* const labels[] = {
+#define DUALTAPE_LABEL(name, arity) &&op_##name,
+      DUALTAPE_OPS(DUALTAPE_LABEL)
+#undef DUALTAPE_LABEL
+  };
+  int i = first;
+  goto* labels[int(code[i].op)];
+#define DUALTAPE_HANDLER(name, arity)                \
+  op_##name:                                         \
+  body(std::integral_constant<Op, Op::name>{}, i);   \
+  if (++i == last) return;                           \
+  goto* labels[int(code[i].op)];
+  DUALTAPE_OPS(DUALTAPE_HANDLER)
+#undef DUALTAPE_HANDLER
+#else
+  for (int i = first; i < last; ++i) visit_op(code[i].op, [&](auto tag) { body(tag, i); });
+#endif
 }
 
 }  // namespace dualtape

@@ -24,6 +24,25 @@ struct Instruction {
   double k = 0.0;
 };
 
+/// One step of the reverse sweep: the adjoint of slot `slot` times the partials of
+/// its instruction flows to the argument slots a and b. A mode says what happens
+/// to an argument's adjoint: nothing (the argument does not depend on an input),
+/// assignment (its first contribution, so adjoints need no zero fill) or addition.
+struct ReverseStep {
+  enum Mode : std::uint8_t { kSkip = 0, kAssign = 1, kAdd = 2 };
+  std::int32_t slot = 0;
+  std::int32_t a = -1;
+  std::int32_t b = -1;
+  Mode mode_a = kSkip;
+  Mode mode_b = kSkip;
+  std::uint8_t arity = 0;  ///< differentiable arguments of the instruction (1 or 2)
+  /// For an operation with constant partials, their values (the interpreter does
+  /// not store them per point); otherwise constant is false.
+  bool constant = false;
+  double constant_a = 0.0;
+  double constant_b = 0.0;
+};
+
 /// A recorded program with n_inputs variables, n_params parameters and one or more
 /// outputs. After construction the slots are in canonical order: slot i < n_inputs
 /// is input i, the next n_params slots are the parameters, then constants and
@@ -49,6 +68,15 @@ class Tape {
   const std::vector<int>& outputs() const { return outputs_; }
   /// Number of differentiated arguments of each instruction (0, 1 or 2).
   const std::vector<std::uint8_t>& differentiable_arity() const { return diff_arity_; }
+  /// The reverse sweep in execution order (last instruction first). It visits the
+  /// operations that depend on an input and that an output depends on through
+  /// differentiable arguments, and sends adjoints only to arguments that depend on
+  /// an input. Slots outside it keep whatever their adjoint held.
+  const std::vector<ReverseStep>& reverse_steps() const { return reverse_steps_; }
+  /// Inputs whose adjoint no step writes (their adjoint is 0 after a sweep).
+  const std::vector<int>& unreached_inputs() const { return unreached_inputs_; }
+  /// Whether each slot depends on an input through differentiable arguments.
+  const std::vector<char>& active() const { return active_; }
   /// Number of arithmetic operations (instructions other than inputs, parameters, constants).
   int n_operations() const {
     int count = 0;
@@ -119,6 +147,55 @@ class Tape {
       if (op_is_comparison(op) || op == Op::Sign) continue;
       diff_arity_[i] = std::uint8_t(op_differentiable_arity(op));
     }
+    plan_reverse_sweep();
+  }
+
+  // Which slots depend on an input (forward), which of those reach an output through
+  // differentiable arguments (backward), and for each argument whether its adjoint
+  // is assigned (first contribution in reverse order) or accumulated.
+  void plan_reverse_sweep() {
+    const int n = int(code_.size());
+    std::vector<char>& active = active_;
+    active.assign(n, 0);
+    std::vector<char> reached(n, 0);
+    for (int i = 0; i < n_inputs_; ++i) active[i] = 1;
+    for (int i = first_operation(); i < n; ++i) {
+      const Instruction& ins = code_[i];
+      const int m = diff_arity_[i];
+      active[i] = (m > 0 && active[ins.a]) || (m > 1 && active[ins.b]);
+    }
+    for (int out : outputs_) reached[out] = 1;
+    reverse_steps_.clear();
+    for (int i = n - 1; i >= first_operation(); --i) {
+      if (!reached[i] || !active[i]) continue;
+      const Instruction& ins = code_[i];
+      ReverseStep step;
+      step.slot = i;
+      step.a = ins.a;
+      step.b = ins.b;
+      const int m = diff_arity_[i];
+      step.arity = std::uint8_t(m);
+      auto mode = [&](std::int32_t arg) {
+        if (!active[arg]) return ReverseStep::kSkip;
+        const ReverseStep::Mode result = reached[arg] ? ReverseStep::kAdd : ReverseStep::kAssign;
+        reached[arg] = 1;
+        return result;
+      };
+      if (m > 0) step.mode_a = mode(ins.a);
+      if (m > 1) step.mode_b = mode(ins.b);
+      if (op_has_constant_partials(ins.op)) {
+        double v = 0.0;
+        step.constant = true;
+        visit_op(ins.op, [&](auto tag) {
+          constexpr Op op = decltype(tag)::value;
+          if constexpr (op_has_constant_partials(op)) Rule<op>::eval(1.0, 1.0, 0.0, 0.0, v, step.constant_a, step.constant_b);
+        });
+      }
+      reverse_steps_.push_back(step);
+    }
+    unreached_inputs_.clear();
+    for (int i = 0; i < n_inputs_; ++i)
+      if (!reached[i]) unreached_inputs_.push_back(i);
   }
 
   int n_inputs_ = 0;
@@ -126,6 +203,9 @@ class Tape {
   std::vector<Instruction> code_;
   std::vector<int> outputs_;
   std::vector<std::uint8_t> diff_arity_;
+  std::vector<ReverseStep> reverse_steps_;
+  std::vector<int> unreached_inputs_;
+  std::vector<char> active_;
 };
 
 }  // namespace dualtape
