@@ -138,7 +138,8 @@ class Symbol(Differentiable):
     recorded and raises `TracingError`; use `dualtape.where` instead.
     """
 
-    __slots__ = ("recorder", "slot")
+    # No __slots__: the eager subclass derives from a C type as well, and two bases
+    # with their own instance layouts cannot be combined.
     __dt_priority__ = 10
     __array_priority__ = 1000
 
