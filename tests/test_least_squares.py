@@ -227,6 +227,25 @@ def test_geodesic_acceleration_avoids_boxbod_plateau():
     assert result.njev > result.nit
 
 
+def test_trust_region_gauge_freedom_factorizations():
+    # Bundle adjustment with one camera fixed keeps a scale freedom, so JᵀJ is
+    # singular. The trust-region update should still need about one sparse
+    # factorization per iteration, not a Newton iteration on a noisy step length.
+    from dualtape.examples import bundle_adjustment as ba
+
+    cameras, points, observed, camera_index, point_index = ba.make_problem(8, 100, 4)
+    start_cameras, start_points = ba.perturb(cameras, points)
+    x0 = np.concatenate([start_cameras.ravel(), start_points.ravel()])
+    resid = ba.bundle_residuals(8, 100, observed, camera_index, point_index)
+    fixed = np.zeros(x0.size, dtype=bool)
+    fixed[:ba.CAMERA_SIZE] = True
+    result = dt.least_squares(resid, x0, fixed=fixed)
+    nielsen = dt.least_squares(resid, x0, fixed=fixed, damping="nielsen")
+    assert result.success, result.message
+    assert result.factorizations <= 2 * result.nit
+    assert result.cost == pytest.approx(nielsen.cost, rel=1e-6)
+
+
 def test_default_iteration_limit_follows_minpack():
     # 100 (n + 1) iterations for n = 3 variables; this run needs about 750.
     problem = nist.load("Bennett5")

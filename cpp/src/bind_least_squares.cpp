@@ -140,6 +140,7 @@ void bind_least_squares(py::module_& m) {
         out["njev"] = result.jacobian_evaluations;
         out["shifted_solves"] = result.shifted_solves;
         out["rejected_accelerations"] = result.rejected_accelerations;
+        out["factorizations"] = result.factorizations;
         return out;
       },
       py::arg("residuals"), py::arg("x0"), py::arg("fixed"), py::arg("method"), py::arg("max_iterations"),

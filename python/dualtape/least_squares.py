@@ -144,8 +144,9 @@ def least_squares(resid, x0, method: str = "lm", *, fixed=None, loss: str = "lin
         fixed variables); ``cost`` F(x); ``jac`` J(x) as a CSR matrix; ``nit``,
         ``nfev`` (residual evaluations), ``njev`` (Jacobian evaluations),
         ``status``, ``message`` (the stopping test with its measured value and
-        threshold), ``history`` and ``rejected_accelerations`` (steps rejected
-        for a large geodesic acceleration).
+        threshold), ``history``, ``rejected_accelerations`` (steps rejected
+        for a large geodesic acceleration) and ``factorizations`` (sparse
+        Cholesky factorizations; "trust-region" may need several per iteration).
     """
     if not isinstance(resid, Residuals):
         raise TypeError(f"resid must be a dualtape.Residuals; got {type(resid).__name__}")
@@ -199,6 +200,7 @@ def least_squares(resid, x0, method: str = "lm", *, fixed=None, loss: str = "lin
         nfev=raw["nfev"], njev=raw["njev"], status=raw["status"], message=raw["message"],
         history=history, time=elapsed,
         extra={"cost": raw["cost"], "jac": jac, "shifted_solves": raw["shifted_solves"],
-               "rejected_accelerations": raw["rejected_accelerations"], "method": method, "loss": loss})
+               "rejected_accelerations": raw["rejected_accelerations"], "factorizations": raw["factorizations"],
+               "method": method, "loss": loss})
     printer.finish(result.message)
     return result

@@ -159,6 +159,7 @@ struct LeastSquaresResult {
   int function_evaluations = 0;
   int jacobian_evaluations = 0;
   int shifted_solves = 0;  ///< Gauss-Newton solves that needed a Levenberg shift
+  int factorizations = 0;  ///< sparse Cholesky factorizations of the normal equations
   /// LM steps rejected because the geodesic acceleration was too large against the step
   int rejected_accelerations = 0;
   std::vector<LeastSquaresIteration> history;
@@ -285,7 +286,8 @@ class NormalEquations {
 ///   initial_step_bound · ‖D^½ x0‖₂ and is capped by ‖y‖₂ after the first step.
 ///   μ = 0 if the Gauss-Newton step has ‖y‖₂ ≤ 1.1 Δ; otherwise μ solves the
 ///   secular equation ‖y(μ)‖₂ = Δ to 10 % by at most 10 safeguarded Newton steps
-///   on φ(μ) = ‖y(μ)‖₂ − Δ, each one factorization. A step with ϱ ≥ 1e-4 is
+///   on φ(μ) = ‖y(μ)‖₂ − Δ, each one factorization. Every solve, also at μ = 0,
+///   scales the diagonal of JᵀWJ by 1 + 1e-15. A step with ϱ ≥ 1e-4 is
 ///   accepted. ϱ ≤ 1/4 shrinks Δ by a factor t in [0.1, 0.5] (from a quadratic
 ///   fit to F along δ), and ϱ ≥ 3/4, or μ = 0, sets Δ = 2 ‖y‖₂.
 /// - Nielsen's update: a step with ϱ > 0 and finite residuals is accepted and
@@ -431,18 +433,31 @@ inline LeastSquaresResult least_squares(const Residuals& residuals, Eigen::Vecto
   };
 
   // Write S A S + μI into M, with S = D^(−½) (D entries that are still 0 count as 1).
+  // The trust-region update also scales the diagonal by 1 + 1e-15, a damping at the
+  // rounding error of each pivot. Without it, a null direction of JᵀWJ (a gauge
+  // freedom, as in bundle adjustment) gets a pivot of rounding-error size even at
+  // μ = 0, and its step component, and with it ‖y‖₂, is noise that the Newton
+  // iteration for μ cannot converge on.
+  // NOTE: 1e-15 is measured, not derived. A factor of 1 + 2.2e-14 (100 ε) stops
+  // the NIST problem MGH10 from its first start short of the minimum.
+  const bool trust_region = lm && options.damping == DampingUpdate::TrustRegion;
+  const double diagonal_factor = trust_region ? 1.0 + 1e-15 : 1.0;
   auto load_scaled = [&](double mu) {
     for (int i = 0; i < n_free; ++i) scale[i] = D[i] > 0.0 ? 1.0 / std::sqrt(D[i]) : 1.0;
     double* values = M.valuePtr();
     for (int i = 0; i < n_free; ++i)
       for (std::int32_t q = normal.row_ptr()[i]; q < normal.row_ptr()[i + 1]; ++q)
         values[q] = A[q] * scale[i] * scale[normal.col()[q]];
-    for (int i = 0; i < n_free; ++i) values[normal.diagonal()[i]] += mu;
+    for (int i = 0; i < n_free; ++i) {
+      double& diagonal = values[normal.diagonal()[i]];
+      diagonal = diagonal * diagonal_factor + mu;
+    }
   };
   // y and δ = S y from the scaled system; false if the factorization fails.
-  auto solve = [&](double mu) {
+  auto solve_scaled = [&](double mu) {
     load_scaled(mu);
     cholesky.factorize(M);
+    result.factorizations++;
     if (cholesky.info() != Eigen::Success) return false;
     y = cholesky.solve(-scale.cwiseProduct(g));
     delta = scale.cwiseProduct(y);
@@ -450,48 +465,78 @@ inline LeastSquaresResult least_squares(const Residuals& residuals, Eigen::Vecto
   };
 
   // Trust-region damping: μ ≥ 0 with ‖y(μ)‖₂ within 10 % of Δ, or μ = 0 when the
-  // Gauss-Newton step is shorter. Newton's method on φ(μ) = ‖y(μ)‖₂ − Δ uses
-  // φ'(μ) = −yᵀ(SAS + μI)⁻¹y / ‖y‖₂ and keeps μ inside a bracket [lower, upper]
-  // with upper = ‖Sg‖₂ / Δ (where ‖y‖₂ ≤ ‖Sg‖₂ / μ ≤ Δ). Returns false if no
-  // factorization succeeds.
+  // Gauss-Newton step is shorter than 1.1 Δ. Newton's method on φ(μ) = ‖y(μ)‖₂ − Δ
+  // uses φ'(μ) = −yᵀ(SAS + μI)⁻¹y / ‖y‖₂ and keeps μ inside a bracket [lower, upper]
+  // with upper = ‖Sg‖₂ / Δ (where ‖y‖₂ ≤ ‖Sg‖₂ / μ ≤ Δ). Each trial μ costs one
+  // factorization. Returns false if no factorization succeeds.
   auto trust_region_damping = [&](double radius, double& mu) {
+    for (int i = 0; i < n_free; ++i) scale[i] = D[i] > 0.0 ? 1.0 / std::sqrt(D[i]) : 1.0;
     const double scaled_gradient_norm = scale.cwiseProduct(g).norm();
     const double tiny = std::numeric_limits<double>::min();
-    const bool gauss_newton = solve(0.0);
-    double y_norm = gauss_newton ? y.norm() : std::numeric_limits<double>::infinity();
-    double phi = y_norm - radius;
-    if (gauss_newton && phi <= 0.1 * radius) {
-      mu = 0.0;
-      return true;
-    }
-    // φ is convex and decreasing in μ, so the Newton step from μ = 0 is a lower bound.
-    double lower = 0.0;
-    if (gauss_newton) lower = phi / radius * y_norm * y_norm / y.dot(cholesky.solve(y));
     double upper = scaled_gradient_norm / radius;
     if (upper == 0.0) upper = tiny / std::min(radius, 0.1);
-    mu = std::min(std::max(mu, lower), upper);
-    if (mu == 0.0) mu = gauss_newton ? scaled_gradient_norm / y_norm : 1e-3 * upper;
+    double lower = 0.0;
+    double y_norm = std::numeric_limits<double>::infinity();
+    double phi = y_norm;
+    // The Newton step for μ from the current factorization.
+    auto newton_step = [&]() { return mu + phi / radius * y_norm * y_norm / y.dot(cholesky.solve(y)); };
 
-    for (int k = 0; k < 10; ++k) {
-      if (mu == 0.0) mu = std::max(tiny, 1e-3 * upper);
-      bool solved = solve(mu);
-      for (int attempt = 0; attempt < 40 && !solved; ++attempt) {
-        lower = std::max(lower, mu);
-        mu *= 10.0;
-        solved = solve(mu);
-      }
-      if (!solved) return false;
-      const double previous_phi = phi;
+    // The previous μ often still meets the 10 % test, and then one factorization
+    // suffices. If its step is too long, so is the Gauss-Newton step.
+    bool current = false;  // y, φ and the factorization belong to mu
+    if (mu > 0.0 && mu < upper && solve_scaled(mu)) {
       y_norm = y.norm();
       phi = y_norm - radius;
+      if (std::abs(phi) <= 0.1 * radius) return true;
+      current = true;
+      if (phi > 0.0) lower = mu;
+    }
+    if (!current || phi < 0.0) {
+      const double next_mu = current ? newton_step() : mu;
+      if (current) upper = mu;
+      if (solve_scaled(0.0)) {
+        const double gauss_newton_norm = y.norm();
+        const double gauss_newton_phi = gauss_newton_norm - radius;
+        if (gauss_newton_phi <= 0.1 * radius) {
+          mu = 0.0;
+          return true;
+        }
+        // φ is convex and decreasing in μ, so the Newton step from μ = 0 is a lower bound.
+        lower = std::max(lower, gauss_newton_phi / radius * gauss_newton_norm * gauss_newton_norm /
+                                    y.dot(cholesky.solve(y)));
+        if (!current) {
+          y_norm = gauss_newton_norm;
+          phi = gauss_newton_phi;
+        }
+      }
+      mu = std::min(std::max(next_mu, lower), upper);
+      if (mu == 0.0) mu = std::isfinite(y_norm) ? scaled_gradient_norm / y_norm : 1e-3 * upper;
+      current = false;
+    }
+
+    for (int k = 0; k < 10; ++k) {
+      const double previous_phi = phi;
+      if (!current) {
+        if (mu == 0.0) mu = std::max(tiny, 1e-3 * upper);
+        bool solved = solve_scaled(mu);
+        for (int attempt = 0; attempt < 40 && !solved; ++attempt) {
+          lower = std::max(lower, mu);
+          mu *= 10.0;
+          solved = solve_scaled(mu);
+        }
+        if (!solved) return false;
+        y_norm = y.norm();
+        phi = y_norm - radius;
+      }
+      current = false;
       // Without a lower bound (JᵀWJ singular), a step that is already inside the
       // bound and no longer grows is taken.
       if (std::abs(phi) <= 0.1 * radius || (lower == 0.0 && phi <= previous_phi && previous_phi < 0.0) || k == 9)
         break;
-      const double correction = phi / radius * y_norm * y_norm / y.dot(cholesky.solve(y));
+      const double next_mu = newton_step();
       if (phi > 0.0) lower = std::max(lower, mu);
       if (phi < 0.0) upper = std::min(upper, mu);
-      mu = std::max(lower, mu + correction);
+      mu = std::max(lower, next_mu);
     }
     return true;
   };
@@ -553,7 +598,6 @@ inline LeastSquaresResult least_squares(const Residuals& residuals, Eigen::Vecto
     return finish(LeastSquaresStatus::ConvergedGradient, "converged: every variable is fixed, so the gradient is empty");
   }
 
-  const bool trust_region = lm && options.damping == DampingUpdate::TrustRegion;
   double mu = trust_region ? 0.0 : options.initial_damping;
   double nu = 2.0;
   double radius = 0.0;  // Δ, the bound on ‖D^½ δ‖₂ of the trust-region update
@@ -593,10 +637,10 @@ inline LeastSquaresResult least_squares(const Residuals& residuals, Eigen::Vecto
     } else {
       const double requested_shift = lm ? mu : 0.0;
       double shift = requested_shift;
-      bool solved = solve(shift);
+      bool solved = solve_scaled(shift);
       for (int attempt = 0; attempt < 40 && !solved; ++attempt) {
         shift = shift == 0.0 ? 1e-12 : 10.0 * shift;
-        solved = solve(shift);
+        solved = solve_scaled(shift);
       }
       if (!solved)
         return finish(LeastSquaresStatus::LinearSolveFailed,
