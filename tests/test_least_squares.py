@@ -542,6 +542,10 @@ def test_nist_parser_reads_structure():
     assert problem.x.shape == (128, 2)
     assert problem.starts.shape == (2, 3)
     assert problem.certified_rss == pytest.approx(3.7976833176)
+    assert len(problem.data_text) == 128
+    assert all(len(row) == 3 for row in problem.data_text)
+    np.testing.assert_array_equal([float(v) for v in problem.data_text[5]],
+                                  [problem.y[5], problem.x[5, 0], problem.x[5, 1]])
     with pytest.raises(ValueError, match="unknown NIST"):
         nist.load("Misra9")
 
