@@ -112,7 +112,10 @@ def least_squares(resid, x0, method: str = "lm", *, fixed=None, loss: str = "lin
         the scaled step length ‖D^½ δ‖₂ grows after good steps (ϱ ≥ 3/4) and
         shrinks after poor ones (ϱ ≤ 1/4), and μ is found by a few Newton steps
         on ‖D^½ δ(μ)‖₂ = Δ (each one sparse factorization); μ = 0 when the
-        Gauss-Newton step is inside the bound. A step with ϱ ≥ 1e-4 is accepted.
+        Gauss-Newton step is shorter than 1.1 Δ. A step with ϱ ≥ 1e-4 is
+        accepted. Every solve, the Gauss-Newton one included, multiplies the
+        diagonal of JᵀWJ by 1 + 1e-15, so that a null direction of J (a gauge
+        freedom, as in bundle adjustment) gets no step made of rounding noise.
         "nielsen": a step with ϱ > 0 is accepted and μ ← μ·max(1/3, 1 − (2ϱ − 1)³);
         a rejected step doubles the growth factor of μ.
     initial_damping : float
