@@ -178,8 +178,9 @@ struct EagerProgram {
 
 struct EagerSymbolObject {
   PyObject_HEAD
-  PyObject* recorder;      // the Python EagerRecorder; owns the program
-  EagerProgram* program;   // kept alive by recorder
+  PyObject* recorder;        // the Python EagerRecorder
+  PyObject* program_object;  // the Python EagerProgram, which keeps `program` alive
+  EagerProgram* program;
   Py_ssize_t slot;
   double value;
 };
@@ -190,12 +191,14 @@ bool is_eager_symbol(PyObject* object) { return PyObject_TypeCheck(object, &eage
 
 EagerSymbolObject* as_symbol(PyObject* object) { return reinterpret_cast<EagerSymbolObject*>(object); }
 
-PyObject* new_symbol(PyObject* recorder, EagerProgram& program, int slot) {
+PyObject* new_symbol(PyObject* recorder, PyObject* program_object, EagerProgram& program, int slot) {
   PyObject* object = program.symbol_type->tp_alloc(program.symbol_type, 0);
   if (object == nullptr) return nullptr;
   EagerSymbolObject* symbol = as_symbol(object);
   Py_INCREF(recorder);
   symbol->recorder = recorder;
+  Py_INCREF(program_object);
+  symbol->program_object = program_object;
   symbol->program = &program;
   symbol->slot = slot;
   symbol->value = program.values[size_t(slot)];
@@ -245,13 +248,13 @@ PyObject* record_binary(PyObject* left, PyObject* right, Op op, const char* gene
   PyObject* other = reflected ? left : right;
   EagerSymbolObject* symbol = as_symbol(self);
   int other_slot = -1;
-  if (symbol->program->closed || !fast_operand(symbol, other, other_slot))
+  if (symbol->recorder == nullptr || symbol->program->closed || !fast_operand(symbol, other, other_slot))
     return call_generic(self, other, reflected ? generic_reflected : generic);
   const int self_slot = int(symbol->slot);
   try {
     const int slot = reflected ? symbol->program->append(op, other_slot, self_slot, -1, 0.0)
                                : symbol->program->append(op, self_slot, other_slot, -1, 0.0);
-    return new_symbol(symbol->recorder, *symbol->program, slot);
+    return new_symbol(symbol->recorder, symbol->program_object, *symbol->program, slot);
   } catch (const std::bad_alloc&) {
     return PyErr_NoMemory();
   }
@@ -270,6 +273,7 @@ PyObject* symbol_power(PyObject* base, PyObject* exponent, PyObject* modulus) {
   if (!is_eager_symbol(base)) return call_generic(exponent, base, "_generic_rpow");
   if (modulus != Py_None) Py_RETURN_NOTIMPLEMENTED;
   EagerSymbolObject* symbol = as_symbol(base);
+  if (symbol->recorder == nullptr) return call_generic(base, exponent, "_generic_pow");
   EagerProgram& program = *symbol->program;
   double k;
   if (PyFloat_CheckExact(exponent)) {
@@ -294,7 +298,7 @@ PyObject* symbol_power(PyObject* base, PyObject* exponent, PyObject* modulus) {
     if (k == 2.0) slot = program.append(Op::Square, a, -1, -1, 0.0);
     else if (k == 0.5) slot = program.append(Op::Sqrt, a, -1, -1, 0.0);
     else slot = program.append(Op::PowConst, a, -1, -1, k);
-    return new_symbol(symbol->recorder, program, slot);
+    return new_symbol(symbol->recorder, symbol->program_object, program, slot);
   } catch (const std::bad_alloc&) {
     return PyErr_NoMemory();
   }
@@ -302,7 +306,7 @@ PyObject* symbol_power(PyObject* base, PyObject* exponent, PyObject* modulus) {
 
 PyObject* record_unary(PyObject* self, Op op, const char* generic) {
   EagerSymbolObject* symbol = as_symbol(self);
-  if (symbol->program->closed) {
+  if (symbol->recorder == nullptr || symbol->program->closed) {
     PyObject* method = PyObject_GetAttrString(reinterpret_cast<PyObject*>(Py_TYPE(self)), generic);
     if (method == nullptr) return nullptr;
     PyObject* result = PyObject_CallOneArg(method, self);
@@ -311,7 +315,7 @@ PyObject* record_unary(PyObject* self, Op op, const char* generic) {
   }
   try {
     const int slot = symbol->program->append(op, std::int32_t(symbol->slot), -1, -1, 0.0);
-    return new_symbol(symbol->recorder, *symbol->program, slot);
+    return new_symbol(symbol->recorder, symbol->program_object, *symbol->program, slot);
   } catch (const std::bad_alloc&) {
     return PyErr_NoMemory();
   }
@@ -337,11 +341,15 @@ PyObject* symbol_richcompare(PyObject* self, PyObject* other, int comparison) {
 
 int symbol_traverse(PyObject* self, visitproc visit, void* arg) {
   Py_VISIT(as_symbol(self)->recorder);
+  Py_VISIT(as_symbol(self)->program_object);
   return 0;
 }
 
+// A cleared symbol has no recorder, so its operators take the generic path, which
+// raises AttributeError instead of reaching a released program.
 int symbol_clear(PyObject* self) {
   Py_CLEAR(as_symbol(self)->recorder);
+  Py_CLEAR(as_symbol(self)->program_object);
   return 0;
 }
 
@@ -410,7 +418,8 @@ void bind_eager_program(py::module_& m) {
            py::arg("symbol_type"))
       .def(
           "inputs",
-          [](EagerProgram& program, py::handle recorder, py::handle values) {
+          [](py::handle self, py::handle recorder, py::handle values) {
+            EagerProgram& program = self.cast<EagerProgram&>();
             if (!PyList_Check(values.ptr())) throw py::type_error("values must be a list of floats");
             const py::ssize_t n = PyList_GET_SIZE(values.ptr());
             // NumPy fills a new object array with null pointers, so each entry is
@@ -420,7 +429,7 @@ void bind_eager_program(py::module_& m) {
             for (py::ssize_t i = 0; i < n; ++i) {
               const double value = PyFloat_AsDouble(PyList_GET_ITEM(values.ptr(), i));
               if (value == -1.0 && PyErr_Occurred()) throw py::error_already_set();
-              PyObject* symbol = new_symbol(recorder.ptr(), program, program.input(value));
+              PyObject* symbol = new_symbol(recorder.ptr(), self.ptr(), program, program.input(value));
               if (symbol == nullptr) throw py::error_already_set();
               entries[i] = symbol;
             }
@@ -430,8 +439,8 @@ void bind_eager_program(py::module_& m) {
           "Emit the next variables with the given values; return their symbols as a 1-D object array.")
       .def(
           "emit",
-          [](EagerProgram& program, py::handle recorder, int op, std::int32_t a, std::int32_t b, std::int32_t c,
-             double k) {
+          [](py::handle self, py::handle recorder, int op, std::int32_t a, std::int32_t b, std::int32_t c, double k) {
+            EagerProgram& program = self.cast<EagerProgram&>();
             if (op < 0 || op >= kOpCount || Op(op) == Op::Input || Op(op) == Op::Param)
               throw std::invalid_argument("operation code " + std::to_string(op) +
                                           " is invalid here: expected an operation or Const (inputs are emitted by inputs())");
@@ -440,7 +449,7 @@ void bind_eager_program(py::module_& m) {
             check_slot(program, b, arity > 1, "b");
             check_slot(program, c, arity > 2, "c");
             const int slot = Op(op) == Op::Const ? program.constant_slot(k) : program.append(Op(op), a, b, c, k);
-            PyObject* symbol = new_symbol(recorder.ptr(), program, slot);
+            PyObject* symbol = new_symbol(recorder.ptr(), self.ptr(), program, slot);
             if (symbol == nullptr) throw py::error_already_set();
             return py::reinterpret_steal<py::object>(symbol);
           },
@@ -448,8 +457,9 @@ void bind_eager_program(py::module_& m) {
           "Record one instruction, compute its value by the operation table and return its symbol.")
       .def(
           "constant",
-          [](EagerProgram& program, py::handle recorder, double k) {
-            PyObject* symbol = new_symbol(recorder.ptr(), program, program.constant_slot(k));
+          [](py::handle self, py::handle recorder, double k) {
+            EagerProgram& program = self.cast<EagerProgram&>();
+            PyObject* symbol = new_symbol(recorder.ptr(), self.ptr(), program, program.constant_slot(k));
             if (symbol == nullptr) throw py::error_already_set();
             return py::reinterpret_steal<py::object>(symbol);
           },
