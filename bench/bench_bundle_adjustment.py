@@ -11,7 +11,11 @@ observation; camera 0 fixed). For each size it reports
   method="lm" is left out because it needs a dense Jacobian, which at 2,000 points is
   20,000 × 6,105 doubles (about 1 GB);
 - the time of one residual + Jacobian evaluation: dualtape against JAX (jit of vmap
-  of jacfwd over observations), median of 20 runs after a warm-up.
+  of jacfwd over observations), median of 20 runs after a warm-up. dualtape is timed
+  with its thread count (`dt.get_num_threads()`) and on one thread, with the
+  process CPU time beside the wall-clock time. With GCC's OpenMP, worker threads
+  spin after a parallel region unless OMP_WAIT_POLICY=passive is set; on a loaded
+  machine that spinning competes with the main thread for the cores.
 
 All solvers use xtol = ftol = gtol = 1e-8 and at most 100 iterations; the final
 cost is printed so that runs are compared at equal accuracy.
@@ -22,6 +26,7 @@ Run: ``PYTHONPATH=python python bench/bench_bundle_adjustment.py [--sizes 500,20
 from __future__ import annotations
 
 import argparse
+import os
 import platform
 import time
 
@@ -85,16 +90,32 @@ def median_seconds(function, repeats=20):
     return float(np.median(times))
 
 
+def median_wall_and_cpu(function, repeats=20):
+    """Return the median wall-clock and process CPU seconds of one call."""
+    function()
+    wall, cpu = [], []
+    for _ in range(repeats):
+        began, began_cpu = time.perf_counter(), time.process_time()
+        function()
+        wall.append(time.perf_counter() - began)
+        cpu.append(time.process_time() - began_cpu)
+    return float(np.median(wall)), float(np.median(cpu))
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", default="500,2000,8000", help="numbers of points (default: 500,2000,8000)")
     parser.add_argument("--cameras", type=int, default=16, help="number of cameras (default: 16)")
     parser.add_argument("--no-jax", action="store_true", help="skip the JAX evaluation timing")
     args = parser.parse_args(argv)
-    print(f"machine: {platform.processor() or platform.machine()}, dualtape threads: {dt.get_num_threads()}")
+    threads = dt.get_num_threads()
+    print(f"machine: {platform.processor() or platform.machine()}, dualtape threads: {threads}, "
+          f"OMP_WAIT_POLICY={os.environ.get('OMP_WAIT_POLICY', '(unset)')}, "
+          f"load average {' '.join(f'{value:.2f}' for value in os.getloadavg())} at the start")
     print("| points | observations | variables | dualtape LM (s) | cost | scipy trf + jac_sparsity (s) | cost |"
-          " scipy trf + dualtape J (s) | cost | eval r+J dualtape (ms) | eval r+J JAX (ms) |")
-    print("|---|---|---|---|---|---|---|---|---|---|---|")
+          f" scipy trf + dualtape J (s) | cost | eval r+J dualtape, {threads} threads: wall / CPU (ms) |"
+          " eval r+J dualtape, 1 thread: wall / CPU (ms) | eval r+J JAX (ms) |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|")
     for n_points in [int(size) for size in args.sizes.split(",")]:
         cameras, points, observed, camera_index, point_index = ba.make_problem(args.cameras, n_points)
         start_cameras, start_points = ba.perturb(cameras, points)
@@ -137,13 +158,18 @@ def main(argv=None):
                                                  max_nfev=100)
         trf_exact_seconds = time.perf_counter() - began
 
-        eval_ours = median_seconds(lambda: resid.residuals_and_jacobian(x0))
+        eval_ours = median_wall_and_cpu(lambda: resid.residuals_and_jacobian(x0))
+        dt.set_num_threads(1)
+        eval_single = median_wall_and_cpu(lambda: resid.residuals_and_jacobian(x0))
+        dt.set_num_threads(threads)
         eval_jax = float("nan")
         if not args.no_jax:
             eval_jax = median_seconds(jax_jacobian_timer(args.cameras, observed, camera_index, point_index, x0))
         print(f"| {n_points} | {observed.shape[0]} | {int(free.sum())} | {ours_seconds:.2f} | {ours.cost:.6g} |"
               f" {trf_seconds:.2f} | {trf.cost:.6g} | {trf_exact_seconds:.2f} | {trf_exact.cost:.6g} |"
-              f" {1e3 * eval_ours:.2f} | {1e3 * eval_jax:.2f} |", flush=True)
+              f" {1e3 * eval_ours[0]:.2f} / {1e3 * eval_ours[1]:.2f} | {1e3 * eval_single[0]:.2f} /"
+              f" {1e3 * eval_single[1]:.2f} | {1e3 * eval_jax:.2f} |", flush=True)
+    print(f"load average {' '.join(f'{value:.2f}' for value in os.getloadavg())} at the end")
 
 
 if __name__ == "__main__":

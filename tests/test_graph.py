@@ -133,10 +133,41 @@ def test_tape_gradient_fast_path_checks_input():
     expected = tape.vjp(POINT, [1.0])
     np.testing.assert_array_equal(tape.gradient(POINT), expected)
     np.testing.assert_array_equal(tape.gradient(list(POINT)), expected)
-    with pytest.raises(ValueError, match="expected 5 values, got 2"):
+    with pytest.raises(ValueError, match="x must have 5 entries; got 2"):
         tape.gradient(np.ones(2))
     with pytest.raises(ValueError, match="NaN or inf at index 1"):
         tape.gradient(np.array([1.0, np.inf, 0.0, 0.0, 0.0]))
+    with pytest.raises(ValueError, match="NaN or inf at index 2"):
+        tape.gradient(np.array([1.0, 0.0, np.nan, 0.0, 0.0]).astype(np.float32))
+    with pytest.raises(TypeError, match="real float array; got dtype complex128"):
+        tape.gradient(POINT + 0j)
+    with pytest.raises(TypeError, match="real float array; got dtype object"):
+        tape.gradient(np.array(list(POINT), dtype=object))
+
+
+def test_tape_gradient_converts_other_layouts():
+    tape = dt.trace(neuron, 5)
+    expected = tape.vjp(POINT, [1.0])
+    strided = np.zeros(10)
+    strided[::2] = POINT
+    byte_swapped = POINT.astype(">f8")
+    unaligned = np.frombuffer(b"\0" + POINT.tobytes(), dtype=np.float64, offset=1)
+    assert not unaligned.flags.aligned
+    for x in (strided[::2], byte_swapped, unaligned, POINT.astype(np.float32).astype(np.float64),
+              POINT.reshape(5, 1), np.round(POINT).astype(np.int64)):
+        converted = np.ascontiguousarray(x, dtype=np.float64).reshape(-1)
+        np.testing.assert_array_equal(tape.gradient(x), tape.vjp(converted, [1.0]))
+    np.testing.assert_array_equal(tape.gradient(strided[::2]), expected)
+    np.testing.assert_array_equal(tape.gradient(byte_swapped), expected)
+    np.testing.assert_array_equal(tape.gradient(unaligned), expected)
+
+
+def test_tape_gradient_result_is_a_new_array():
+    tape = dt.trace(neuron, 5)
+    first = tape.gradient(POINT)
+    second = tape.gradient(POINT + 1.0)
+    assert first is not second
+    np.testing.assert_array_equal(first, tape.vjp(POINT, [1.0]))
     vector_tape = dt.trace(lambda x: np.array([x[0], x[1]]), 2)
     with pytest.raises(ValueError, match="tape.jacobian"):
         vector_tape.gradient(np.ones(2))

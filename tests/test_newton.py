@@ -241,8 +241,10 @@ def test_scipy_trust_ncg_hessp():
 
 
 @pytest.mark.xfail(strict=True, raises=(ValueError, scipy.sparse.SparseEfficiencyWarning), reason=(
-    "scipy's trust-region methods compute H·p as np.dot(hess(x), p), which does not "
-    "work for the scipy.sparse.csr_matrix that Objective.hess returns"))
+    "scipy.optimize (1.17) converts every sparse Hessian that hess returns to a "
+    "scipy.sparse.csr_array, and trust-ncg then computes H·p as np.dot(H, p), which "
+    "treats a sparse array as one object; a csr_matrix subclass does not survive the "
+    "conversion, so pass hessp=objective.hessp instead"))
 def test_scipy_trust_ncg_hess():
     objective, x0, minimizer, _ = exp_problem()
     result = scipy.optimize.minimize(objective.fun, x0, jac=objective.jac, hess=objective.hess,

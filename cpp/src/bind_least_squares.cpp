@@ -79,7 +79,8 @@ void bind_least_squares(py::module_& m) {
       "least_squares",
       [](const Residuals& residuals, const DoubleArray& x0, py::array_t<std::uint8_t, py::array::c_style | py::array::forcecast> fixed,
          const std::string& method, int max_iterations, double gtol, double xtol, double ftol, const std::string& loss,
-         double f_scale, double initial_damping, std::function<int(py::dict, DoubleArray)> callback) {
+         double f_scale, const std::string& damping, double initial_damping, double initial_step_bound,
+         bool geodesic_acceleration, std::function<int(py::dict, DoubleArray)> callback) {
         require_length(x0, residuals.n_variables(), "x0");
         if (fixed.size() != residuals.n_variables())
           throw std::invalid_argument("fixed: expected " + std::to_string(residuals.n_variables()) + " flags, got " +
@@ -92,7 +93,10 @@ void bind_least_squares(py::module_& m) {
         options.ftol = ftol;
         options.loss = parse_loss(loss);
         options.f_scale = f_scale;
+        options.damping = parse_damping_update(damping);
         options.initial_damping = initial_damping;
+        options.initial_step_bound = initial_step_bound;
+        options.geodesic_acceleration = geodesic_acceleration;
         std::vector<std::uint8_t> flags(fixed.data(), fixed.data() + fixed.size());
         Eigen::VectorXd x = Eigen::Map<const Eigen::VectorXd>(x0.data(), x0.size());
 
@@ -135,11 +139,14 @@ void bind_least_squares(py::module_& m) {
         out["nfev"] = result.function_evaluations;
         out["njev"] = result.jacobian_evaluations;
         out["shifted_solves"] = result.shifted_solves;
+        out["rejected_accelerations"] = result.rejected_accelerations;
+        out["factorizations"] = result.factorizations;
         return out;
       },
       py::arg("residuals"), py::arg("x0"), py::arg("fixed"), py::arg("method"), py::arg("max_iterations"),
       py::arg("gtol"), py::arg("xtol"), py::arg("ftol"), py::arg("loss"), py::arg("f_scale"),
-      py::arg("initial_damping"), py::arg("callback"),
+      py::arg("damping"), py::arg("initial_damping"), py::arg("initial_step_bound"), py::arg("geodesic_acceleration"),
+      py::arg("callback"),
       "Levenberg-Marquardt or Gauss-Newton on a Residuals object; the loop runs in C++ with the GIL released.");
 }
 

@@ -34,12 +34,12 @@ at a tie, and the branch that `dualtape.where` does not take contributes exactly
 from __future__ import annotations
 
 import functools
+import math
 import numbers
 
 import numpy as np
 
-from . import _core
-from ._eager import EagerRecorder
+from ._eager import EagerRecorder, EagerSymbol
 from .tracing import Symbol
 
 __all__ = ["grad", "value_and_grad", "jacobian", "hessian", "jvp", "vjp"]
@@ -142,21 +142,47 @@ def _as_direction(value, shape: tuple, name: str, expected: str) -> np.ndarray:
 # -- recording ---------------------------------------------------------------------------
 
 class _Recording:
-    """One call of f recorded at a point: its C++ tape and the shapes of arguments and result."""
+    """One call of f recorded at a point: its program, the point, and the shapes of arguments and result.
 
-    __slots__ = ("core", "x", "shapes", "sizes", "output_shape", "transform")
+    ``program`` is the recorder's `_core.EagerProgram` and ``outputs`` the slots of
+    f's result. The C++ tape is built on first use of `core`; `value_and_gradient`
+    does not need it.
+    """
 
-    def __init__(self, core, x, shapes, sizes, output_shape, transform):
-        self.core = core
-        self.x = x
+    __slots__ = ("program", "outputs", "x_list", "shapes", "output_shape", "transform", "_core", "_x")
+
+    def __init__(self, program, outputs, x_list, shapes, output_shape, transform):
+        self.program = program
+        self.outputs = outputs
+        self.x_list = x_list
         self.shapes = shapes
-        self.sizes = sizes
         self.output_shape = output_shape
         self.transform = transform
+        self._core = None
+        self._x = None
+
+    @property
+    def core(self):
+        """The recorded program as a `_core.Tape`."""
+        if self._core is None:
+            self._core = self.program.tape(self.outputs)
+        return self._core
+
+    @property
+    def x(self) -> np.ndarray:
+        """The point: all differentiated arguments, flattened and concatenated, as float64."""
+        if self._x is None:
+            self._x = np.array(self.x_list, dtype=np.float64)
+        return self._x
+
+    @property
+    def sizes(self) -> list:
+        """Number of entries of each differentiated argument."""
+        return [math.prod(shape) for shape in self.shapes]
 
     @property
     def n_outputs(self) -> int:
-        return self.core.n_outputs
+        return len(self.outputs)
 
     def require_scalar(self) -> None:
         if self.output_shape != ():
@@ -165,10 +191,23 @@ class _Recording:
                 f"{self.output_shape}; use dt.jacobian for the derivatives of a vector output, or "
                 "dt.vjp for those of a weighted sum of its entries")
 
+    def value_and_gradient(self):
+        """Compute f's value and flat gradient by one reverse sweep; raise if either is not finite."""
+        if self.output_shape != ():
+            self.require_scalar()
+        value, gradient, first_not_finite = self.program.value_and_gradient(self.outputs[0])
+        if value - value != 0.0:
+            _check_value(value, self.transform)
+        if first_not_finite >= 0:
+            _raise_not_finite_result(gradient, first_not_finite, "the gradient", self.transform)
+        return value, gradient
+
     def split(self, flat: np.ndarray, as_tuple: bool, leading: tuple = ()):
         """Cut the last axis of flat into the differentiated arguments, each in its shape."""
         if not as_tuple and not leading and len(self.shapes) == 1:
             shape = self.shapes[0]
+            if shape == flat.shape:
+                return flat
             return float(flat[0]) if shape == () else flat.reshape(shape)
         parts = []
         start = 0
@@ -215,51 +254,59 @@ def _output_slots(recorder, result):
     return [_lift_output(recorder, result, ())], ()
 
 
+def _input_symbols(recorder, array: np.ndarray, position: int):
+    """Emit the entries of array as variables; return them in array's shape and their float values."""
+    values = array.tolist() if array.ndim == 1 else array.reshape(-1).tolist()
+    # One sum finds NaN and inf; a sum that overflows falls through to the exact test.
+    total = sum(values)
+    if total - total != 0.0 and not all(value - value == 0.0 for value in values):
+        _raise_not_finite(array, f"argument {position} of f")
+    symbols = recorder.inputs(values)
+    if array.ndim == 0:
+        return symbols[0], values
+    return (symbols if array.ndim == 1 else symbols.reshape(array.shape)), values
+
+
 def _record(f, args, kwargs, positions, transform: str) -> _Recording:
     """Call f with symbols (carrying values) for the arguments at positions."""
-    if positions == (0,) and args:
-        positions = [0]
-    else:
+    if not (positions == (0,) and args):
         positions = _resolve_positions(positions, len(args), transform)
-    arrays = [_as_variable(args[i], f"argument {i} of f", check_finite=False) for i in positions]
-    sizes = [array.size for array in arrays]
-    recorder = EagerRecorder(sum(sizes))
-
+    recorder = EagerRecorder()
     call_args = list(args)
-    index = 0
-    for position, array in zip(positions, arrays):
-        symbols = np.empty(array.size, dtype=object)
-        for j, value in enumerate(array.reshape(-1).tolist()):
-            if value - value != 0.0:
-                _raise_not_finite(array, f"argument {position} of f")
-            symbols[j] = recorder.input(index, value)
-            index += 1
-        call_args[position] = symbols[0] if array.ndim == 0 else symbols.reshape(array.shape)
+    x_list = []
+    shapes = []
+    for position in positions:
+        array = args[position]
+        if not (type(array) is np.ndarray and array.dtype is _FLOAT64 and array.size):
+            array = _as_variable(array, f"argument {position} of f", check_finite=False)
+        call_args[position], values = _input_symbols(recorder, array, position)
+        x_list += values
+        shapes.append(array.shape)
+    recorder.n_inputs = len(x_list)
 
     try:
         result = f(*call_args, **kwargs)
-        outputs, output_shape = _output_slots(recorder, result)
+        if type(result) is EagerSymbol and result.recorder is recorder:
+            outputs, output_shape = [result.slot], ()
+        else:
+            outputs, output_shape = _output_slots(recorder, result)
     finally:
         recorder.closed = True
+    return _Recording(recorder.program, outputs, x_list, tuple(shapes), output_shape, transform)
 
-    ops, a, b, c, k = recorder.instructions()
-    core = _core.Tape.from_lists(recorder.n_inputs, 0, ops, a, b, c, k, outputs)
-    if len(arrays) == 1:
-        array = arrays[0]
-        return _Recording(core, array.reshape(-1), (array.shape,), sizes, output_shape, transform)
-    x = np.concatenate([array.reshape(-1) for array in arrays])
-    shapes = tuple(array.shape for array in arrays)
-    return _Recording(core, x, shapes, sizes, output_shape, transform)
+
+def _raise_not_finite_result(array, bad: int, what: str, transform: str):
+    flat = np.asarray(array).reshape(-1)
+    raise ValueError(
+        f"{transform}: {what} is not finite (entry {bad} of the flattened result is "
+        f"{flat[bad]}) at this point; f or its derivative is undefined there, "
+        "for example log or 1/x at 0")
 
 
 def _check_finite(array, what: str, transform: str):
     if not _all_finite(array):
         flat = np.asarray(array).reshape(-1)
-        bad = int(np.flatnonzero(~np.isfinite(flat))[0])
-        raise ValueError(
-            f"{transform}: {what} is not finite (entry {bad} of the flattened result is "
-            f"{flat[bad]}) at this point; f or its derivative is undefined there, "
-            "for example log or 1/x at 0")
+        _raise_not_finite_result(flat, int(np.flatnonzero(~np.isfinite(flat))[0]), what, transform)
     return array
 
 
@@ -311,10 +358,7 @@ def value_and_grad(f, argnums=0):
 
     def value_and_gradient(*args, **kwargs):
         recording = _record(f, args, kwargs, positions, "dt.value_and_grad")
-        recording.require_scalar()
-        value, flat = recording.core.value_and_gradient(recording.x, _NO_PARAMS)
-        _check_value(value, "dt.value_and_grad")
-        _check_finite(flat, "the gradient", "dt.value_and_grad")
+        value, flat = recording.value_and_gradient()
         return value, recording.split(flat, as_tuple)
 
     return _wrap(value_and_gradient, f, "value_and_grad")
@@ -336,11 +380,7 @@ def grad(f, argnums=0):
 
     def gradient(*args, **kwargs):
         recording = _record(f, args, kwargs, positions, "dt.grad")
-        recording.require_scalar()
-        value, flat = recording.core.value_and_gradient(recording.x, _NO_PARAMS)
-        _check_value(value, "dt.grad")
-        _check_finite(flat, "the gradient", "dt.grad")
-        return recording.split(flat, as_tuple)
+        return recording.split(recording.value_and_gradient()[1], as_tuple)
 
     return _wrap(gradient, f, "grad")
 

@@ -360,7 +360,12 @@ class Objective:
         return self.value_and_gradient(np.asarray(x).reshape(-1))[1]
 
     def hess(self, x) -> sp.csr_matrix:
-        """Unprojected sparse Hessian for scipy.optimize."""
+        """Compute the unprojected sparse Hessian for scipy.optimize.
+
+        NOTE: scipy.optimize (1.17) converts a sparse Hessian to a csr_array, and
+        method="trust-ncg" then multiplies it by np.dot, which fails for sparse
+        arrays. Pass ``hessp=objective.hessp`` to that method instead.
+        """
         return self.hessian(np.asarray(x).reshape(-1))
 
     def hessp(self, x, v) -> np.ndarray:

@@ -18,7 +18,7 @@ from __future__ import annotations
 import math
 import os
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -172,6 +172,11 @@ class NistProblem:
         Certified standard deviations of the parameters.
     certified_rss : float
         Certified residual sum of squares.
+    data_text : list of list of str
+        The data rows as written in the file (response first, then the
+        predictors), for evaluations in more than double precision: the
+        certified values are exact for these decimals, not for their roundings
+        to double in ``x`` and ``y``.
     """
 
     name: str
@@ -182,6 +187,7 @@ class NistProblem:
     certified: np.ndarray
     certified_sd: np.ndarray
     certified_rss: float
+    data_text: list = field(default_factory=list)
 
     @property
     def n_params(self) -> int:
@@ -282,12 +288,12 @@ def load(name: str, directory=None) -> NistProblem:
     if rss is None:
         raise ValueError(f"{path}: no 'Residual Sum of Squares' line in lines {start_last + 1}-{certified_last}")
 
-    rows = [[float(v) for v in re.findall(_NUMBER, line)] for line in lines[data_first - 1:data_last] if line.strip()]
-    data = np.array(rows)
+    text_rows = [re.findall(_NUMBER, line) for line in lines[data_first - 1:data_last] if line.strip()]
+    data = np.array([[float(v) for v in row] for row in text_rows])
     difficulty = next(level for level, names in DIFFICULTY.items() if name in names)
     return NistProblem(name=name, difficulty=difficulty, x=data[:, 1:], y=data[:, 0],
                        starts=np.array(starts).T.copy(), certified=np.array(certified),
-                       certified_sd=np.array(certified_sd), certified_rss=rss)
+                       certified_sd=np.array(certified_sd), certified_rss=rss, data_text=text_rows)
 
 
 def lre(estimate, certified, digits: float = 11.0):

@@ -18,8 +18,6 @@ from ._math import Differentiable
 __all__ = ["TracingError", "Symbol", "Tape", "trace"]
 
 OP = {name: code for code, name in enumerate(_core.OP_NAMES)}
-_FLOAT64 = np.dtype(np.float64)
-_NO_PARAMS = np.zeros(0)
 
 
 class TracingError(RuntimeError):
@@ -140,7 +138,8 @@ class Symbol(Differentiable):
     recorded and raises `TracingError`; use `dualtape.where` instead.
     """
 
-    __slots__ = ("recorder", "slot")
+    # No __slots__: the eager subclass derives from a C type as well, and two bases
+    # with their own instance layouts cannot be combined.
     __dt_priority__ = 10
     __array_priority__ = 1000
 
@@ -357,6 +356,10 @@ class Tape:
     def __init__(self, core: "_core.Tape", output_shape: tuple):
         self._core = core
         self.output_shape = output_shape
+        # A C function for gradient(x) at a finite float64 vector x. It returns
+        # NotImplemented for any other x, and gradient() then converts x first.
+        self._gradient_of_vector = (core.gradient_function()
+                                    if output_shape == () and core.n_params == 0 else None)
 
     @property
     def n_inputs(self) -> int:
@@ -395,10 +398,10 @@ class Tape:
 
     def gradient(self, x, p=None) -> np.ndarray:
         """Compute the gradient by the reverse sweep."""
-        if (p is None and type(x) is np.ndarray and x.dtype == _FLOAT64 and x.ndim == 1
-                and self.output_shape == ()):
-            # Fast path for the common call: the C++ side checks the length and finiteness.
-            return self._core.gradient(x, _NO_PARAMS)
+        if p is None and self._gradient_of_vector is not None:
+            gradient = self._gradient_of_vector(x)
+            if gradient is not NotImplemented:
+                return gradient
         self._require_scalar("gradient")
         x, p = self._point(x, p)
         return self._core.gradient(x, p)

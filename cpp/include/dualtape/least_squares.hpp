@@ -33,6 +33,21 @@ namespace dualtape {
 
 enum class LeastSquaresMethod { LevenbergMarquardt, GaussNewton };
 
+/// Rule by which Levenberg-Marquardt sets the damping μ of each iteration.
+enum class DampingUpdate {
+  /// A bound Δ on the scaled step length ‖D^½ δ‖₂, updated from the gain ratio; μ
+  /// solves ‖D^½ δ(μ)‖₂ = Δ to 10 %, as in MINPACK's lmder and lmpar.
+  TrustRegion,
+  /// μ scaled directly by the gain ratio (Nielsen's update).
+  Nielsen,
+};
+
+inline DampingUpdate parse_damping_update(const std::string& name) {
+  if (name == "trust-region") return DampingUpdate::TrustRegion;
+  if (name == "nielsen") return DampingUpdate::Nielsen;
+  throw std::invalid_argument("damping must be 'trust-region' or 'nielsen'; got '" + name + "'");
+}
+
 /// Loss ρ(s) of a squared, scaled residual s = r² / C².
 enum class Loss {
   Linear,  ///< ρ(s) = s
@@ -91,8 +106,19 @@ struct LeastSquaresOptions {
   double ftol = 1e-8;
   Loss loss = Loss::Linear;
   double f_scale = 1.0;
-  /// μ at the first iteration, relative to the scaled normal matrix (whose diagonal is ≤ 1).
+  DampingUpdate damping = DampingUpdate::TrustRegion;
+  /// Nielsen: μ at the first iteration, relative to the scaled normal matrix (whose diagonal is ≤ 1).
   double initial_damping = 1e-3;
+  /// Trust region: Δ₀ = initial_step_bound · ‖D^½ x0‖₂, or initial_step_bound itself if
+  /// that norm is 0 (MINPACK's `factor`, whose documented default is 100).
+  double initial_step_bound = 100.0;
+  /// LM: add the geodesic acceleration ½a to the step (Transtrum and Sethna, 2012).
+  bool geodesic_acceleration = false;
+  /// Geodesic acceleration: J(x + h δ) is evaluated at h = acceleration_probe to
+  /// estimate the second directional derivative of r along δ.
+  double acceleration_probe = 0.02;
+  /// Geodesic acceleration: a step with 2‖D^½ a‖ / ‖D^½ δ‖ above this is rejected.
+  double max_acceleration_ratio = 0.75;
   /// Gauss-Newton: halvings of the step before the line search gives up.
   int max_backtracks = 40;
 };
@@ -133,6 +159,9 @@ struct LeastSquaresResult {
   int function_evaluations = 0;
   int jacobian_evaluations = 0;
   int shifted_solves = 0;  ///< Gauss-Newton solves that needed a Levenberg shift
+  int factorizations = 0;  ///< sparse Cholesky factorizations of the normal equations
+  /// LM steps rejected because the geodesic acceleration was too large against the step
+  int rejected_accelerations = 0;
   std::vector<LeastSquaresIteration> history;
 };
 
@@ -251,9 +280,27 @@ class NormalEquations {
 /// Levenberg-Marquardt: each iteration solves the damped normal equations, scaled
 /// by S = D^(−½) to (S JᵀWJ S + μI) y = −S g, δ = S y, and computes the gain ratio
 /// ϱ = (F(x) − F(x + δ)) / (L(0) − L(δ)) with the decrease of the Gauss-Newton
-/// model L(0) − L(δ) = −gᵀδ − ½ δᵀJᵀWJδ. A step with ϱ > 0 and finite residuals is
-/// accepted and μ ← μ · max(1/3, 1 − (2ϱ − 1)³), ν ← 2; otherwise μ ← μ·ν, ν ← 2ν
-/// (Nielsen's update). A rank-deficient JᵀWJ is handled by the damping.
+/// model L(0) − L(δ) = −gᵀδ − ½ δᵀJᵀWJδ. Note ‖y‖₂ = ‖D^½ δ‖₂. μ comes from one of:
+///
+/// - trust region (default), after MINPACK's lmder: the step bound Δ starts at
+///   initial_step_bound · ‖D^½ x0‖₂ and is capped by ‖y‖₂ after the first step.
+///   μ = 0 if the Gauss-Newton step has ‖y‖₂ ≤ 1.1 Δ; otherwise μ solves the
+///   secular equation ‖y(μ)‖₂ = Δ to 10 % by at most 10 safeguarded Newton steps
+///   on φ(μ) = ‖y(μ)‖₂ − Δ, each one factorization. Every solve, also at μ = 0,
+///   scales the diagonal of JᵀWJ by 1 + 1e-15. A step with ϱ ≥ 1e-4 is
+///   accepted. ϱ ≤ 1/4 shrinks Δ by a factor t in [0.1, 0.5] (from a quadratic
+///   fit to F along δ), and ϱ ≥ 3/4, or μ = 0, sets Δ = 2 ‖y‖₂.
+/// - Nielsen's update: a step with ϱ > 0 and finite residuals is accepted and
+///   μ ← μ · max(1/3, 1 − (2ϱ − 1)³), ν ← 2; otherwise μ ← μ·ν, ν ← 2ν.
+///
+/// A rank-deficient JᵀWJ is handled by the damping. With geodesic_acceleration
+/// (Transtrum and Sethna, "Improvements to the Levenberg-Marquardt algorithm for
+/// nonlinear least-squares minimization", 2012), the step is δ + ½a with
+/// (JᵀWJ + μD) a = −JᵀW r_δδ, where the second directional derivative
+/// r_δδ ≈ (J(x + hδ) − J(x)) δ / h costs one Jacobian evaluation. A step with
+/// 2‖D^½ a‖₂ > max_acceleration_ratio · ‖D^½ δ‖₂ is rejected without evaluating
+/// F: there the quadratic model of r is not trusted along δ. This keeps LM from
+/// jumping onto a plateau of F where the model is flat.
 ///
 /// Gauss-Newton: the undamped system; if its Cholesky factorization fails (JᵀWJ
 /// singular), the Levenberg shift μ = 1e-12 is added to the scaled system and
@@ -285,6 +332,8 @@ inline LeastSquaresResult least_squares(const Residuals& residuals, Eigen::Vecto
   std::vector<double> J(size_t(pattern.nnz()));
   std::vector<double> A(size_t(normal.nnz()));
   Eigen::VectorXd g(n_free), delta(n_free), scale(n_free), D = Eigen::VectorXd::Zero(n_free);
+  Eigen::VectorXd y(n_free);     // scaled step D^½ δ
+  Eigen::VectorXd step(n_free);  // the step tried: δ, or δ + ½a with geodesic acceleration
 
   // The normal matrix has a symmetric pattern, so its CSR arrays are also the CSC
   // arrays of the same matrix. The scaled, damped system is written into M.
@@ -384,22 +433,145 @@ inline LeastSquaresResult least_squares(const Residuals& residuals, Eigen::Vecto
   };
 
   // Write S A S + μI into M, with S = D^(−½) (D entries that are still 0 count as 1).
+  // The trust-region update also scales the diagonal by 1 + 1e-15, a damping at the
+  // rounding error of each pivot. Without it, a null direction of JᵀWJ (a gauge
+  // freedom, as in bundle adjustment) gets a pivot of rounding-error size even at
+  // μ = 0, and its step component, and with it ‖y‖₂, is noise that the Newton
+  // iteration for μ cannot converge on.
+  // NOTE: 1e-15 is measured, not derived. A factor of 1 + 2.2e-14 (100 ε) stops
+  // the NIST problem MGH10 from its first start short of the minimum.
+  const bool trust_region = lm && options.damping == DampingUpdate::TrustRegion;
+  const double diagonal_factor = trust_region ? 1.0 + 1e-15 : 1.0;
   auto load_scaled = [&](double mu) {
     for (int i = 0; i < n_free; ++i) scale[i] = D[i] > 0.0 ? 1.0 / std::sqrt(D[i]) : 1.0;
     double* values = M.valuePtr();
     for (int i = 0; i < n_free; ++i)
       for (std::int32_t q = normal.row_ptr()[i]; q < normal.row_ptr()[i + 1]; ++q)
         values[q] = A[q] * scale[i] * scale[normal.col()[q]];
-    for (int i = 0; i < n_free; ++i) values[normal.diagonal()[i]] += mu;
+    for (int i = 0; i < n_free; ++i) {
+      double& diagonal = values[normal.diagonal()[i]];
+      diagonal = diagonal * diagonal_factor + mu;
+    }
   };
-  // δ from the scaled system; false if the factorization fails.
-  auto solve = [&](double mu) {
+  // y and δ = S y from the scaled system; false if the factorization fails.
+  auto solve_scaled = [&](double mu) {
     load_scaled(mu);
     cholesky.factorize(M);
+    result.factorizations++;
     if (cholesky.info() != Eigen::Success) return false;
-    const Eigen::VectorXd y = cholesky.solve(-scale.cwiseProduct(g));
+    y = cholesky.solve(-scale.cwiseProduct(g));
     delta = scale.cwiseProduct(y);
     return delta.allFinite();
+  };
+
+  // Trust-region damping: μ ≥ 0 with ‖y(μ)‖₂ within 10 % of Δ, or μ = 0 when the
+  // Gauss-Newton step is shorter than 1.1 Δ. Newton's method on φ(μ) = ‖y(μ)‖₂ − Δ
+  // uses φ'(μ) = −yᵀ(SAS + μI)⁻¹y / ‖y‖₂ and keeps μ inside a bracket [lower, upper]
+  // with upper = ‖Sg‖₂ / Δ (where ‖y‖₂ ≤ ‖Sg‖₂ / μ ≤ Δ). Each trial μ costs one
+  // factorization. Returns false if no factorization succeeds.
+  auto trust_region_damping = [&](double radius, double& mu) {
+    for (int i = 0; i < n_free; ++i) scale[i] = D[i] > 0.0 ? 1.0 / std::sqrt(D[i]) : 1.0;
+    const double scaled_gradient_norm = scale.cwiseProduct(g).norm();
+    const double tiny = std::numeric_limits<double>::min();
+    double upper = scaled_gradient_norm / radius;
+    if (upper == 0.0) upper = tiny / std::min(radius, 0.1);
+    double lower = 0.0;
+    double y_norm = std::numeric_limits<double>::infinity();
+    double phi = y_norm;
+    // The Newton step for μ from the current factorization.
+    auto newton_step = [&]() { return mu + phi / radius * y_norm * y_norm / y.dot(cholesky.solve(y)); };
+
+    // The previous μ often still meets the 10 % test, and then one factorization
+    // suffices. If its step is too long, so is the Gauss-Newton step.
+    bool current = false;  // y, φ and the factorization belong to mu
+    if (mu > 0.0 && mu < upper && solve_scaled(mu)) {
+      y_norm = y.norm();
+      phi = y_norm - radius;
+      if (std::abs(phi) <= 0.1 * radius) return true;
+      current = true;
+      if (phi > 0.0) lower = mu;
+    }
+    if (!current || phi < 0.0) {
+      const double next_mu = current ? newton_step() : mu;
+      if (current) upper = mu;
+      if (solve_scaled(0.0)) {
+        const double gauss_newton_norm = y.norm();
+        const double gauss_newton_phi = gauss_newton_norm - radius;
+        if (gauss_newton_phi <= 0.1 * radius) {
+          mu = 0.0;
+          return true;
+        }
+        // φ is convex and decreasing in μ, so the Newton step from μ = 0 is a lower bound.
+        lower = std::max(lower, gauss_newton_phi / radius * gauss_newton_norm * gauss_newton_norm /
+                                    y.dot(cholesky.solve(y)));
+        if (!current) {
+          y_norm = gauss_newton_norm;
+          phi = gauss_newton_phi;
+        }
+      }
+      mu = std::min(std::max(next_mu, lower), upper);
+      if (mu == 0.0) mu = std::isfinite(y_norm) ? scaled_gradient_norm / y_norm : 1e-3 * upper;
+      current = false;
+    }
+
+    for (int k = 0; k < 10; ++k) {
+      const double previous_phi = phi;
+      if (!current) {
+        if (mu == 0.0) mu = std::max(tiny, 1e-3 * upper);
+        bool solved = solve_scaled(mu);
+        for (int attempt = 0; attempt < 40 && !solved; ++attempt) {
+          lower = std::max(lower, mu);
+          mu *= 10.0;
+          solved = solve_scaled(mu);
+        }
+        if (!solved) return false;
+        y_norm = y.norm();
+        phi = y_norm - radius;
+      }
+      current = false;
+      // Without a lower bound (JᵀWJ singular), a step that is already inside the
+      // bound and no longer grows is taken.
+      if (std::abs(phi) <= 0.1 * radius || (lower == 0.0 && phi <= previous_phi && previous_phi < 0.0) || k == 9)
+        break;
+      const double next_mu = newton_step();
+      if (phi > 0.0) lower = std::max(lower, mu);
+      if (phi < 0.0) upper = std::min(upper, mu);
+      mu = std::max(lower, next_mu);
+    }
+    return true;
+  };
+
+  // Compute the geodesic acceleration a of the step δ from the current factorization,
+  // with r_δδ ≈ (J(x + hδ) − J(x)) δ / h. Returns ‖D^½ a‖₂, which is +inf if
+  // J(x + hδ) or a is not finite, so that the step is rejected.
+  Eigen::VectorXd r_probe(m), x_probe(n), delta_full(n), second_derivative(m), acceleration(n_free);
+  std::vector<double> J_probe(size_t(pattern.nnz()));
+  auto geodesic_acceleration = [&]() {
+    const double h = options.acceleration_probe;
+    delta_full.setZero();
+    for (std::int64_t j = 0; j < n; ++j)
+      if (normal.free_index()[j] >= 0) delta_full[j] = delta[normal.free_index()[j]];
+    x_probe = x + h * delta_full;
+    residuals.residuals_and_jacobian(x_probe.data(), r_probe.data(), J_probe.data());
+    result.function_evaluations++;
+    result.jacobian_evaluations++;
+    for (std::int64_t k = 0; k < m; ++k) {
+      double change = 0.0;
+      for (std::int32_t p = pattern.row_ptr[k]; p < pattern.row_ptr[k + 1]; ++p)
+        change += (J_probe[p] - J[p]) * delta_full[pattern.col[p]];
+      second_derivative[k] = weights[k] * change / h;
+    }
+    // b = −S JᵀW r_δδ over the free variables.
+    Eigen::VectorXd b = Eigen::VectorXd::Zero(n_free);
+    for (std::int64_t k = 0; k < m; ++k)
+      for (std::int32_t p = pattern.row_ptr[k]; p < pattern.row_ptr[k + 1]; ++p) {
+        const std::int32_t i = normal.free_index()[pattern.col[p]];
+        if (i >= 0) b[i] -= J[p] * second_derivative[k];
+      }
+    b = scale.cwiseProduct(b);
+    const Eigen::VectorXd y_acceleration = cholesky.solve(b);
+    acceleration = scale.cwiseProduct(y_acceleration);
+    return y_acceleration.allFinite() ? y_acceleration.norm() : std::numeric_limits<double>::infinity();
   };
 
   // L(0) − L(δ) = −gᵀδ − ½ δᵀ JᵀWJ δ, the decrease of the Gauss-Newton model of F.
@@ -426,8 +598,16 @@ inline LeastSquaresResult least_squares(const Residuals& residuals, Eigen::Vecto
     return finish(LeastSquaresStatus::ConvergedGradient, "converged: every variable is fixed, so the gradient is empty");
   }
 
-  double mu = options.initial_damping;
+  double mu = trust_region ? 0.0 : options.initial_damping;
   double nu = 2.0;
+  double radius = 0.0;  // Δ, the bound on ‖D^½ δ‖₂ of the trust-region update
+  if (trust_region) {
+    for (int i = 0; i < n_free; ++i) scale[i] = D[i] > 0.0 ? 1.0 / std::sqrt(D[i]) : 1.0;
+    Eigen::VectorXd x_free(n_free);
+    gather_free(x, x_free);
+    const double scaled_norm = x_free.cwiseQuotient(scale).norm();
+    radius = scaled_norm > 0.0 ? options.initial_step_bound * scaled_norm : options.initial_step_bound;
+  }
   for (int iteration = 0;; ++iteration) {
     result.iterations = iteration;
     const double gradient_norm = g.lpNorm<Eigen::Infinity>();
@@ -447,22 +627,31 @@ inline LeastSquaresResult least_squares(const Residuals& residuals, Eigen::Vecto
     info.gradient_norm = gradient_norm;
 
     // Step: damped (LM) or, for Gauss-Newton, shifted only when JᵀWJ is singular.
-    const double requested_shift = lm ? mu : 0.0;
-    double shift = requested_shift;
-    bool solved = solve(shift);
-    for (int attempt = 0; attempt < 40 && !solved; ++attempt) {
-      shift = shift == 0.0 ? 1e-12 : 10.0 * shift;
-      solved = solve(shift);
+    if (trust_region) {
+      if (!trust_region_damping(radius, mu))
+        return finish(LeastSquaresStatus::LinearSolveFailed,
+                      "sparse Cholesky factorization of the normal equations failed at iteration " +
+                          std::to_string(iteration) + " even with damping " + format_number(mu));
+      if (iteration == 0) radius = std::min(radius, y.norm());
+      info.damping = mu;
+    } else {
+      const double requested_shift = lm ? mu : 0.0;
+      double shift = requested_shift;
+      bool solved = solve_scaled(shift);
+      for (int attempt = 0; attempt < 40 && !solved; ++attempt) {
+        shift = shift == 0.0 ? 1e-12 : 10.0 * shift;
+        solved = solve_scaled(shift);
+      }
+      if (!solved)
+        return finish(LeastSquaresStatus::LinearSolveFailed,
+                      "sparse Cholesky factorization of the normal equations failed at iteration " +
+                          std::to_string(iteration) + " even with damping " + format_number(shift));
+      if (shift != requested_shift) {
+        if (lm) mu = shift;
+        else result.shifted_solves++;
+      }
+      info.damping = shift;
     }
-    if (!solved)
-      return finish(LeastSquaresStatus::LinearSolveFailed,
-                    "sparse Cholesky factorization of the normal equations failed at iteration " +
-                        std::to_string(iteration) + " even with damping " + format_number(shift));
-    if (shift != requested_shift) {
-      if (lm) mu = shift;
-      else result.shifted_solves++;
-    }
-    info.damping = shift;
 
     double x_norm = free_norm(x);
     double step_norm = delta.norm();
@@ -473,14 +662,52 @@ inline LeastSquaresResult least_squares(const Residuals& residuals, Eigen::Vecto
     double actual = 0.0;
     double predicted = 0.0;
     if (lm) {
-      add_free(x, delta, 1.0, x_trial);
-      residuals.residuals(x_trial.data(), r_trial.data());
-      result.function_evaluations++;
-      actual = decrease(r, r_trial);
+      const double scaled_step_norm = y.norm();
+      step = delta;
+      bool acceleration_rejected = false;
+      if (options.geodesic_acceleration) {
+        const double scaled_acceleration_norm = geodesic_acceleration();
+        if (2.0 * scaled_acceleration_norm <= options.max_acceleration_ratio * scaled_step_norm) {
+          step += 0.5 * acceleration;
+          step_norm = step.norm();
+          info.step_norm = step_norm;
+        } else {
+          acceleration_rejected = true;
+          result.rejected_accelerations++;
+        }
+      }
       predicted = model_decrease(delta);
+      if (acceleration_rejected) {
+        actual = -std::numeric_limits<double>::infinity();
+      } else {
+        add_free(x, step, 1.0, x_trial);
+        residuals.residuals(x_trial.data(), r_trial.data());
+        result.function_evaluations++;
+        actual = decrease(r, r_trial);
+      }
       const double gain = std::isfinite(actual) && predicted > 0.0 ? actual / predicted : -1.0;
       info.gain_ratio = gain;
-      if (gain > 0.0) {
+      if (trust_region) {
+        accepted = gain >= 1e-4;
+        if (gain <= 0.25) {
+          // Shrink Δ by t, the minimizer of the quadratic in the step length that
+          // matches F(x), the slope gᵀδ and F(x + δ), kept within [0.1, 0.5].
+          // A step rejected for its acceleration halves Δ.
+          double t = 0.5;
+          if (!acceleration_rejected && (!std::isfinite(actual) || actual <= -99.0 * result.cost)) {
+            t = 0.1;
+          } else if (!acceleration_rejected && actual < 0.0) {
+            const double slope = g.dot(delta);
+            t = 0.5 * slope / (slope + actual);
+          }
+          if (!(t >= 0.1)) t = 0.1;
+          radius = t * std::min(radius, 10.0 * scaled_step_norm);
+          mu /= t;
+        } else if (mu == 0.0 || gain >= 0.75) {
+          radius = 2.0 * scaled_step_norm;
+          mu *= 0.5;
+        }
+      } else if (gain > 0.0) {
         accepted = true;
         const double t = 2.0 * gain - 1.0;
         mu *= std::max(1.0 / 3.0, 1.0 - t * t * t);
