@@ -57,9 +57,9 @@ void forward_block(const Tape& tape, double* V, double* DA, double* DB) {
 }
 
 /// Reverse sweep over a block along tape.reverse_steps(). On entry the output slots
-/// of ADJ hold the seeds (adjoints of the outputs); on exit every input slot holds
-/// its adjoint, and so does every slot that depends on an input and that an output
-/// depends on. Other slots are neither read nor zeroed. With Exact, each product
+/// of ADJ contain the seeds (adjoints of the outputs). On exit every input slot
+/// contains its adjoint, and so does every slot that depends on an input and that
+/// an output depends on. Other slots are neither read nor zeroed. With Exact, each product
 /// obeys the zero rule. Without it, plain products let the loops vectorize, so a
 /// product 0 · inf or 0 · NaN leaves a NaN in the adjoints (see
 /// reverse_block_checked).

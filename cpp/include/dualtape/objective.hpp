@@ -42,12 +42,12 @@ inline int thread_count() {
 }
 inline void set_thread_count(int count) { thread_count_setting() = count; }
 
-/// Lanes per block of the batched interpreter.
+/// Lanes per block of the batched interpreter and of the block Hessian. A build may
+/// set another count with -DDUALTAPE_LANES=N (16 and 64 measured slower than 32).
 #ifndef DUALTAPE_LANES
 #define DUALTAPE_LANES 32
 #endif
 constexpr int kLanes = DUALTAPE_LANES;
-
 
 
 /// Sparse symmetric matrix pattern in CSR form (both triangles stored).
@@ -74,7 +74,7 @@ struct CsrPattern {
 /// The elements of each term are cut into chunks of kLanes consecutive elements, and
 /// the chunks are colored so that no two chunks of one color share a variable block.
 /// Colors are processed in order and the chunks of a color in parallel, each writing
-/// straight into the gradient and the CSR value array; every entry thus receives its
+/// straight into the gradient and the CSR value array. Every entry thus receives its
 /// contributions in the same order for any thread count. Consecutive elements of a
 /// mesh usually share vertices, so a chunk reads and writes memory that is close
 /// together. When the element order is so scattered that chunks leave too little

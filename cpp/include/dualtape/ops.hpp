@@ -307,8 +307,8 @@ inline void visit_op(Op op, F&& f) {
 /// Call body(std::integral_constant<Op, op>{}, i) for the instructions
 /// i = first .. last − 1 of `code`, in order. With GCC and Clang, each operation's
 /// body ends in its own jump to the next one (computed goto), so the branch
-/// predictor learns the sequence of a tape that is run many times; a single switch
-/// would give all of them one shared, poorly predicted jump.
+/// predictor learns the sequence of a tape that is run many times. A single switch
+/// would give all of them one shared jump, which is often mispredicted.
 template <typename Code, typename Body>
 #if defined(__GNUC__)
 __attribute__((flatten))

@@ -25,8 +25,8 @@ struct Instruction {
 };
 
 /// One step of the reverse sweep: the adjoint of slot `slot` times the partials of
-/// its instruction flows to the argument slots a and b. A mode says what happens
-/// to an argument's adjoint: nothing (the argument does not depend on an input),
+/// its instruction flows to the argument slots a and b. The mode of an argument is
+/// what happens to its adjoint: nothing (the argument does not depend on an input),
 /// assignment (its first contribution, so adjoints need no zero fill) or addition.
 struct ReverseStep {
   enum Mode : std::uint8_t { kSkip = 0, kAssign = 1, kAdd = 2 };
