@@ -6,8 +6,9 @@ Python call that returns it:
 
 - dualtape ``tape.gradient``: the function traced once by ``dt.trace``, then one
   reverse sweep in C++ per call.
-- dualtape ``dt.grad``: the function recorded afresh at every call (eager, so Python
-  control flow on x works), a tape built, and one reverse sweep.
+- dualtape ``dt.grad``: the function recorded afresh at every call with real values
+  (eager, so Python control flow on x works). The operators of the eager symbols
+  record into a C++ program, which becomes a tape for one reverse sweep.
 - JAX ``jit(grad(f))``, PyTorch autograd (tensor with requires_grad, backward) and
   HIPS autograd ``grad(f)``, each when importable; the others are skipped.
 

@@ -261,7 +261,8 @@ def _input_symbols(recorder, array: np.ndarray, position: int):
     total = sum(values)
     if total - total != 0.0 and not all(value - value == 0.0 for value in values):
         _raise_not_finite(array, f"argument {position} of f")
-    symbols = recorder.inputs(values)
+    # The recording has just begun, so the closed check of recorder.inputs is skipped.
+    symbols = recorder.program.inputs(recorder, values)
     if array.ndim == 0:
         return symbols[0], values
     return (symbols if array.ndim == 1 else symbols.reshape(array.shape)), values
@@ -291,7 +292,7 @@ def _record(f, args, kwargs, positions, transform: str) -> _Recording:
         else:
             outputs, output_shape = _output_slots(recorder, result)
     finally:
-        recorder.closed = True
+        recorder.program.closed = True
     return _Recording(recorder.program, outputs, x_list, tuple(shapes), output_shape, transform)
 
 
