@@ -263,8 +263,11 @@ def test_scipy_newton_cg_hess():
 
 def test_scipy_newton_cg_hessp():
     objective, x0, minimizer = spring_problem()
+    # At xtol = 1e-12 the line search works at the rounding level of f and may stop
+    # with scipy's precision-loss warning at the minimum; 1e-9 is still far inside
+    # the tolerance checked below.
     result = scipy.optimize.minimize(objective.fun, x0.reshape(-1), jac=objective.jac, hessp=objective.hessp,
-                                     method="Newton-CG", options={"xtol": 1e-12})
+                                     method="Newton-CG", options={"xtol": 1e-9})
     assert result.success, result.message
     assert_allclose(result.x, minimizer.reshape(-1), rtol=1e-7, atol=1e-7)
 

@@ -43,7 +43,8 @@ inline int thread_count() {
 inline void set_thread_count(int count) { thread_count_setting() = count; }
 
 /// Lanes per block of the batched interpreter and of the block Hessian. A build may
-/// set another count with -DDUALTAPE_LANES=N (16 and 64 measured slower than 32).
+/// set another count with -DDUALTAPE_LANES=N (16 measured slower than 32, and 64 no
+/// faster for values and gradients).
 #ifndef DUALTAPE_LANES
 #define DUALTAPE_LANES 32
 #endif
