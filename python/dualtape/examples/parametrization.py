@@ -209,9 +209,11 @@ def main(argv=None):
     directory = os.path.dirname(args.out)
     if directory:
         os.makedirs(directory, exist_ok=True)
-    write_obj(args.out + ".obj", V, uv, F)
-    plot_layout(args.out + ".png", uv, F, f"{name}: symmetric Dirichlet {result.fun:.3f}")
-    print(f"wrote {args.out}.obj and {args.out}.png")
+    # A prefix given with one of the two suffixes ("-o uv.obj") names the same files.
+    prefix = args.out[:-4] if args.out.lower().endswith((".obj", ".png")) else args.out
+    write_obj(prefix + ".obj", V, uv, F)
+    plot_layout(prefix + ".png", uv, F, f"{name}: symmetric Dirichlet {result.fun:.3f}")
+    print(f"wrote {prefix}.obj and {prefix}.png")
     return {"energy": result.fun, "iterations": result.nit, "inverted": inverted, "success": result.success,
             "result": result}
 
