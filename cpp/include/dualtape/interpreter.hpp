@@ -16,6 +16,7 @@
 #include <algorithm>
 #include <cstdint>
 #include <cstring>
+#include <type_traits>
 #include <vector>
 
 namespace dualtape {
@@ -59,60 +60,44 @@ void forward_block(const Tape& tape, double* V, double* DA, double* DB) {
 /// Reverse sweep over a block along tape.reverse_steps(). On entry the output slots
 /// of ADJ contain the seeds (adjoints of the outputs). On exit every input slot
 /// contains its adjoint, and so does every slot that depends on an input and that
-/// an output depends on. Other slots are neither read nor zeroed. With Exact, each product
-/// obeys the zero rule. Without it, plain products let the loops vectorize, so a
+/// an output depends on. Other slots are neither read nor zeroed. With Exact, each
+/// product obeys the zero rule. Without it, plain products let the loops vectorize, so a
 /// product 0 · inf or 0 · NaN leaves a NaN in the adjoints (see
 /// reverse_block_checked).
 template <int L, bool Exact = true>
 void reverse_block(const Tape& tape, const double* DA, const double* DB, double* ADJ) {
-  auto product = [](double partial, double adjoint) { return Exact ? times0(partial, adjoint) : partial * adjoint; };
+  // adj (=|+=) partial · w over the lanes, where the partial is one number for every
+  // lane (Stride 0: sums, differences, negations) or one per lane (Stride 1).
+  auto push = [](ReverseStep::Mode mode, double* __restrict adj, const double* __restrict partial,
+                 const double* __restrict w, auto stride) {
+    constexpr int kStride = decltype(stride)::value;
+    auto product = [&](int l) {
+      const double p = partial[kStride * l];
+      return Exact ? times0(p, w[l]) : p * w[l];
+    };
+    if (mode == ReverseStep::kAssign) {
+#pragma GCC ivdep
+      for (int l = 0; l < L; ++l) adj[l] = product(l);
+    } else {
+#pragma GCC ivdep
+      for (int l = 0; l < L; ++l) adj[l] += product(l);
+    }
+  };
+  using PerLane = std::integral_constant<int, 1>;
+  using Constant = std::integral_constant<int, 0>;
   for (const ReverseStep& step : tape.reverse_steps()) {
     const std::ptrdiff_t i = std::ptrdiff_t(step.slot) * L;
     // Argument slots precede slot i and DA, DB are separate arrays, so the lanes
-    // are independent; a and b may be the same slot, which the modes account for.
-    const double* __restrict w = ADJ + i;
+    // are independent. a and b may be the same slot, which the modes account for.
+    const double* w = ADJ + i;
+    double* adj_a = ADJ + std::ptrdiff_t(step.a) * L;
+    double* adj_b = ADJ + std::ptrdiff_t(step.b) * L;
     if (step.constant) {
-      // Sums, differences and negations: partials ±1 from the plan.
-      const double partial_a = step.constant_a, partial_b = step.constant_b;
-      if (step.mode_a != ReverseStep::kSkip) {
-        double* __restrict adj_a = ADJ + std::ptrdiff_t(step.a) * L;
-        if (step.mode_a == ReverseStep::kAssign) {
-          for (int l = 0; l < L; ++l) adj_a[l] = product(partial_a, w[l]);
-        } else {
-          for (int l = 0; l < L; ++l) adj_a[l] += product(partial_a, w[l]);
-        }
-      }
-      if (step.mode_b != ReverseStep::kSkip) {
-        double* __restrict adj_b = ADJ + std::ptrdiff_t(step.b) * L;
-        if (step.mode_b == ReverseStep::kAssign) {
-          for (int l = 0; l < L; ++l) adj_b[l] = product(partial_b, w[l]);
-        } else {
-          for (int l = 0; l < L; ++l) adj_b[l] += product(partial_b, w[l]);
-        }
-      }
-      continue;
-    }
-    if (step.mode_a != ReverseStep::kSkip) {
-      const double* __restrict da = DA + i;
-      double* __restrict adj_a = ADJ + std::ptrdiff_t(step.a) * L;
-      if (step.mode_a == ReverseStep::kAssign) {
-#pragma GCC ivdep
-        for (int l = 0; l < L; ++l) adj_a[l] = product(da[l], w[l]);
-      } else {
-#pragma GCC ivdep
-        for (int l = 0; l < L; ++l) adj_a[l] += product(da[l], w[l]);
-      }
-    }
-    if (step.mode_b != ReverseStep::kSkip) {
-      const double* __restrict db = DB + i;
-      double* __restrict adj_b = ADJ + std::ptrdiff_t(step.b) * L;
-      if (step.mode_b == ReverseStep::kAssign) {
-#pragma GCC ivdep
-        for (int l = 0; l < L; ++l) adj_b[l] = product(db[l], w[l]);
-      } else {
-#pragma GCC ivdep
-        for (int l = 0; l < L; ++l) adj_b[l] += product(db[l], w[l]);
-      }
+      if (step.mode_a != ReverseStep::kSkip) push(step.mode_a, adj_a, &step.constant_a, w, Constant{});
+      if (step.mode_b != ReverseStep::kSkip) push(step.mode_b, adj_b, &step.constant_b, w, Constant{});
+    } else {
+      if (step.mode_a != ReverseStep::kSkip) push(step.mode_a, adj_a, DA + i, w, PerLane{});
+      if (step.mode_b != ReverseStep::kSkip) push(step.mode_b, adj_b, DB + i, w, PerLane{});
     }
   }
   for (int input : tape.unreached_inputs()) std::fill(ADJ + std::ptrdiff_t(input) * L, ADJ + std::ptrdiff_t(input + 1) * L, 0.0);
