@@ -335,8 +335,8 @@ double hessian_point(const Tape& tape, int output, const double* x, const double
   return ws.values[out].v;
 }
 
-/// Value, first and second partials of one operation at one point: the rule of the
-/// op table evaluated on Dual numbers seeded with the directions of a and b, so that
+/// Computes the value, first and second partials of one operation at one point. The
+/// op table's rule runs on Dual numbers seeded with the directions of a and b, so
 /// the derivatives of the partials come from the same table as the partials.
 template <Op op>
 DUALTAPE_INLINE void second_partials(double a, double b, double c, double k, double& v, double& da, double& db,
