@@ -44,6 +44,16 @@ import numpy as np
 import dualtape as dt
 
 DEFAULT_MESH = Path(__file__).resolve().parents[3].parent / "shared" / "data" / "meshes" / "cube_48k.obj"
+GENERATED_CELLS = 8  # cube used when no mesh is given and cube_48k.obj is not found
+
+
+def find_default_mesh() -> Path | None:
+    """cube_48k.obj beside a source tree, or in ../shared seen from the working directory."""
+    relative = Path("shared") / "data" / "meshes" / "cube_48k.obj"
+    for candidate in (DEFAULT_MESH, Path.cwd().parent / relative, Path.cwd() / relative):
+        if candidate.is_file():
+            return candidate
+    return None
 
 
 def read_tet_mesh(path) -> tuple[np.ndarray, np.ndarray]:
@@ -226,7 +236,8 @@ def main(argv=None):
     parser = argparse.ArgumentParser(prog="python -m dualtape.examples.volumetric_deformation",
                                      description=__doc__.splitlines()[0])
     parser.add_argument("mesh", nargs="?", default=None,
-                        help="tetrahedral OBJ mesh (default: cube_48k.obj of the shared test meshes)")
+                        help="tetrahedral OBJ mesh (default: cube_48k.obj of the shared test meshes if "
+                             f"found, else a generated cube of {GENERATED_CELLS}³ cells)")
     parser.add_argument("-o", "--output", default="volumetric_deformation",
                         help="output path prefix: writes PREFIX.png (default: %(default)s)")
     parser.add_argument("--cells", type=int, default=0,
@@ -248,12 +259,16 @@ def main(argv=None):
     if not 0.0 < args.tol < 1.0:
         parser.error(f"--tol must be in (0, 1); got {args.tol}")
 
-    if args.cells:
-        rest, tets = cube_mesh(args.cells)
-        name = f"generated cube, {args.cells}³ cells"
+    mesh = args.mesh if args.mesh or args.cells else find_default_mesh()
+    if args.cells or mesh is None:
+        cells = args.cells or GENERATED_CELLS
+        rest, tets = cube_mesh(cells)
+        name = f"generated cube, {cells}³ cells"
+        if not args.cells:
+            name += " (cube_48k.obj not found: pass a mesh path to use it)"
     else:
-        rest, tets = read_tet_mesh(args.mesh or DEFAULT_MESH)
-        name = os.path.basename(str(args.mesh or DEFAULT_MESH))
+        rest, tets = read_tet_mesh(mesh)
+        name = os.path.basename(str(mesh))
     print(f"mesh: {name}, {rest.shape[0]} vertices, {tets.shape[0]} tetrahedra")
     if np.min(np.abs(tet_determinants(rest, tets))) <= 0:
         raise SystemExit("the rest mesh has a degenerate tetrahedron")
