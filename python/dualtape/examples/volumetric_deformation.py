@@ -48,7 +48,7 @@ GENERATED_CELLS = 8  # cube used when no mesh is given and cube_48k.obj is not f
 
 
 def find_default_mesh() -> Path | None:
-    """cube_48k.obj beside a source tree, or in ../shared seen from the working directory."""
+    """Return cube_48k.obj beside a source tree or in ../shared of the working directory, else None."""
     relative = Path("shared") / "data" / "meshes" / "cube_48k.obj"
     for candidate in (DEFAULT_MESH, Path.cwd().parent / relative, Path.cwd() / relative):
         if candidate.is_file():
