@@ -87,8 +87,11 @@ def _trace_element(fn, arity: int, dim: int, n_params: int, vector_output: bool)
     return Tape(core, shape)
 
 
-def as_variables(x, n_blocks: int, dim: int, name: str = "x"):
-    """Validate x as (n_blocks, dim) or flat; return the flat float64 copy and x's shape."""
+def as_variables(x, n_blocks: int, dim: int, name: str = "x", context: str = ""):
+    """Validate x as (n_blocks, dim) or flat; return the flat float64 copy and x's shape.
+
+    `context` is appended to the shape error, to say where the expected size comes from.
+    """
     if isinstance(x, np.ndarray) and x.dtype == object:
         raise TypeError(f"{name} must be a real float array; got dtype object")
     array = np.asarray(x)
@@ -98,7 +101,7 @@ def as_variables(x, n_blocks: int, dim: int, name: str = "x"):
     if array.shape not in ((n_blocks, dim), (n,)):
         expected = f"({n_blocks}, {dim}) or ({n},)" if dim > 1 else f"({n},) or ({n}, 1)"
         if not (dim == 1 and array.shape == (n, 1)):
-            raise ValueError(f"{name} has shape {array.shape}; expected {expected}")
+            raise ValueError(f"{name} has shape {array.shape}; expected {expected}{context}")
     flat = np.ascontiguousarray(array, dtype=np.float64).reshape(-1)
     if not np.all(np.isfinite(flat)):
         index = int(np.flatnonzero(~np.isfinite(flat))[0])
@@ -299,7 +302,9 @@ class Objective:
                 f"n_elements={self.n_elements}, fixed={int(self.fixed_mask.sum())})")
 
     def _x(self, x, name="x"):
-        return as_variables(x, self.n_vars, self.dim, name)
+        context = (f" (the objective has n_vars={self.n_vars} blocks of dim {self.dim}: "
+                   "n_vars= if given, else one more than the largest index in the elements)")
+        return as_variables(x, self.n_vars, self.dim, name, context)
 
     def value(self, x) -> float:
         """Evaluate f(x)."""
