@@ -445,15 +445,15 @@ DUALTAPE_INLINE bool any_nonzero(const double* values) {
 
 }  // namespace detail
 
-/// Gradients and Hessians of output 0 at L points by forward-over-reverse on a block
-/// of lanes. ws.values holds the inputs and parameters of every lane (ws.prepare
-/// called first). On return, lane l of input i holds the gradient entry in
+/// Computes gradients and Hessians of output 0 at L points by forward-over-reverse on
+/// a block of lanes. ws.values contains the inputs and parameters of every lane
+/// (ws.prepare called first). On return, lane l of input i has its gradient entry in
 /// ws.adjoints[i·L + l] and Hessian row i in ws.adjoint_tangents[(i·N + d)·L + l].
 ///
 /// The forward sweep gets each operation's partials and their derivatives from
-/// second_partials and carries the tangents of every slot; the reverse sweep carries
+/// second_partials and carries the tangents of every slot. The reverse sweep carries
 /// adjoints and their tangents along tape.reverse_steps(). Products are plain, so
-/// the loops vectorize: a result is exact where it is finite, and a lane with a
+/// the loops vectorize. A result is exact where it is finite, and a lane with a
 /// non-finite gradient or Hessian entry must be recomputed by hessian_point, which
 /// obeys the zero rule.
 template <int L, int N>
@@ -487,8 +487,8 @@ void hessian_block(const Tape& tape, HessianBlockWorkspace<L, N>& ws) {
           second_partials<op>(a[l], b[l], c[l], k, out[l], da[l], db[l], daa[l], dab[l], dbb[l]);
       }
       // Tangents t_v = ∂a·t_a + ∂b·t_b. A slot that depends on no input keeps the
-      // zero tangent that prepare() gave it; an argument that depends on no input
-      // has a zero tangent and is left out.
+      // zero tangent that prepare() gave it. An argument that depends on no input
+      // has a zero tangent, so its term is left out.
       if (!active[i]) return;
       const bool a_moves = active[ins.a];
       const bool b_moves = arity[i] == 2 && active[ins.b];

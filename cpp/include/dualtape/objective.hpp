@@ -246,9 +246,9 @@ class Objective {
     return chunk_color;
   }
 
-  // Chunks of kLanes elements when that leaves at least kMinBlocksPerColor blocks
-  // per color on average, single elements otherwise; then the evaluation order and
-  // the blocks, sorted by color.
+  // Colors chunks of kLanes elements, or single elements when chunks would leave
+  // fewer than kMinBlocksPerColor blocks per color on average. Then sets the
+  // evaluation order and the blocks, sorted by color.
   void color(Term& term) const {
     constexpr int kMinBlocksPerColor = 8;
     const ElementEnergy& energy = *term.energy;
@@ -435,9 +435,9 @@ class Objective {
     }
   }
 
-  // body(b, workspace) for every block b of a term, colors in order. Several threads
-  // share the blocks of one color, and the barrier after each `omp for` keeps the
-  // colors in order; on one thread the loops run without a parallel region.
+  // Calls body(b, workspace) for every block b of a term, colors in order. Several
+  // threads share the blocks of one color, and the barrier after each `omp for`
+  // keeps the colors in order. One thread runs the loops without a parallel region.
   template <typename Workspace, typename Body>
   static void for_each_block(const Term& term, int threads, Body&& body) {
     const int n_colors = int(term.color_begin.size()) - 1;
@@ -534,8 +534,8 @@ class Objective {
     project_and_scatter<S>(H_local, N, is_fixed, any_fixed, projection, eps, map, values);
   }
 
-  // Element Hessians of one term, color by color. Compile-time input counts run
-  // forward-over-reverse on blocks of kLanes elements (hessian_block); a lane
+  // Adds the element Hessians of one term, color by color. Compile-time input counts
+  // run forward-over-reverse on blocks of kLanes elements (hessian_block). A lane
   // whose result is not finite, and every element of other sizes, runs
   // hessian_point, which obeys the zero rule.
   double hessian_term(const Term& term, const double* x, Projection projection, double eps, double* g,

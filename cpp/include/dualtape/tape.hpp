@@ -150,9 +150,9 @@ class Tape {
     plan_reverse_sweep();
   }
 
-  // Which slots depend on an input (forward), which of those reach an output through
-  // differentiable arguments (backward), and for each argument whether its adjoint
-  // is assigned (first contribution in reverse order) or accumulated.
+  // Finds the slots that depend on an input (forward) and those of them that reach
+  // an output through differentiable arguments (backward). Then decides for each
+  // argument whether its adjoint is assigned (first contribution) or accumulated.
   void plan_reverse_sweep() {
     const int n = int(code_.size());
     std::vector<char>& active = active_;
