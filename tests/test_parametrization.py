@@ -1,6 +1,8 @@
 """The parametrization example end to end: Tutte embedding, symmetric Dirichlet
 energy and projected Newton on a generated disk and on bunny_cut.obj."""
 
+import os
+
 import numpy as np
 import pytest
 
@@ -102,8 +104,9 @@ def needs_mesh_extras():
 
 
 def test_generated_disk(tmp_path, capsys):
-    prefix = tmp_path / "disk"
-    summary = parametrization.main(["-o", str(prefix), "-q"])
+    # -o names a directory that does not exist yet. The files are named after the example.
+    summary = parametrization.main(["-o", str(tmp_path / "out"), "-q"])
+    prefix = tmp_path / "out" / "parametrization"
     _, faces = parametrization.disk_mesh()
     result = check_run(summary, prefix, len(faces))
     output = capsys.readouterr().out
@@ -118,8 +121,9 @@ def test_generated_disk(tmp_path, capsys):
 
 
 def test_bunny_cut(bunny_cut_path, tmp_path, capsys):
+    # The README's form: a path with the .obj suffix names both files.
     prefix = tmp_path / "out" / "bunny"
-    summary = parametrization.main([str(bunny_cut_path), "-o", str(prefix), "-q"])
+    summary = parametrization.main([str(bunny_cut_path), "-o", str(tmp_path / "out" / "bunny.obj"), "-q"])
     result = check_run(summary, prefix, 18954)
     assert result.fun < BUNNY_CUT_ENERGY + BUNNY_CUT_ABOVE
     assert result.fun > BUNNY_CUT_ENERGY - BUNNY_CUT_BELOW
@@ -128,3 +132,18 @@ def test_bunny_cut(bunny_cut_path, tmp_path, capsys):
     output = capsys.readouterr().out
     assert "bunny_cut.obj" in output
     assert f"final energy: {result.fun:.6f}" in output
+
+
+@pytest.mark.parametrize("output,mesh,expected", [
+    ("out", "meshes/bunny_cut.obj", "out/bunny_cut"),
+    ("out/deeper", None, "out/deeper/parametrization"),
+    ("out/bunny.obj", "meshes/bunny_cut.obj", "out/bunny"),
+    ("out/bunny.PNG", None, "out/bunny"),
+    ("uv.obj", None, "./uv"),
+    ("out/v1.2", None, "out/v1.2/parametrization"),
+])
+def test_output_prefix_directory_or_file(tmp_path, monkeypatch, output, mesh, expected):
+    monkeypatch.chdir(tmp_path)
+    prefix = parametrization.output_prefix(output, mesh)
+    assert prefix == expected.replace("/", os.sep)
+    assert (tmp_path / expected).parent.is_dir()

@@ -28,7 +28,7 @@ def test_cycloid_passes_through_end():
 
 
 def test_brachistochrone_approaches_cycloid(tmp_path):
-    numbers = brachistochrone.main(["-o", str(tmp_path / "brachistochrone"), "--points", "16"])
+    numbers = brachistochrone.main(["-o", str(tmp_path), "--points", "16"])
     coarse, fine = numbers["runs"]
     # A polyline is an admissible curve, so its exact descent time exceeds the optimum.
     assert coarse["time"] > numbers["optimal_time"]
@@ -63,7 +63,7 @@ def test_catenary_parameters_reject_short_chain():
 
 
 def test_catenary_chain_converges(tmp_path):
-    numbers = catenary.main(["-o", str(tmp_path / "catenary"), "--links", "8"])
+    numbers = catenary.main(["-o", str(tmp_path), "--links", "8"])
     coarse, fine = numbers["runs"]
     assert coarse["max_length_error"] < 1e-8
     assert fine["max_length_error"] < 1e-8
@@ -81,7 +81,7 @@ def test_elastica_closed_form_small_buckling():
 
 
 def test_elastica_energy_converges(tmp_path):
-    numbers = elastica.main(["-o", str(tmp_path / "elastica"), "--segments", "10", "--distances", "0.7"])
+    numbers = elastica.main(["-o", str(tmp_path), "--segments", "10", "--distances", "0.7"])
     coarse, fine = numbers["runs"]
     assert abs(coarse["energy_error"]) < 0.05
     # Second order in the segment length.
@@ -105,14 +105,14 @@ def test_catenoid_parameter_solves_ring_equation():
 
 
 def test_minimal_surfaces_converge(tmp_path):
-    numbers = minimal_surface.main(["-o", str(tmp_path / "minimal"), "--resolution", "4"])
+    numbers = minimal_surface.main(["-o", str(tmp_path / "new" / "dir"), "--resolution", "4"])
     coarse, fine = numbers["catenoid"]
     assert coarse["max_radius_error"] < 1e-2
     assert 3.0 < coarse["max_radius_error"] / fine["max_radius_error"] < 5.0
     coarse, fine = numbers["plateau"]
     assert coarse["max_distance"] < 5e-2
     assert fine["max_distance"] < coarse["max_distance"] / 2.0
-    assert (tmp_path / "minimal.png").stat().st_size > 0
+    assert (tmp_path / "new" / "dir" / "minimal_surface.png").stat().st_size > 0
 
 
 def test_volumetric_rigid_handles_and_twist(tmp_path):
@@ -127,7 +127,7 @@ def test_volumetric_rigid_handles_and_twist(tmp_path):
     np.testing.assert_array_equal(numbers["x"][bottom], rest[bottom])
     expected_top = volumetric_deformation.twist(rest, math.pi / 2, 0.2)[top]
     np.testing.assert_allclose(numbers["x"][top], expected_top, atol=1e-14)
-    assert (tmp_path / "volume.png").stat().st_size > 0
+    assert (tmp_path / "volume" / "volumetric_deformation.png").stat().st_size > 0
 
 
 def test_cube_mesh_is_positive():

@@ -15,19 +15,18 @@ which the example checks against the tape and against ``dt.grad``. It writes the
 graph as ``backprop_graph.dot`` and, when Graphviz's ``dot`` is installed, as
 ``backprop_graph.png``.
 
-Run: ``python -m dualtape.examples.backprop_graph -o OUTPUT_DIR``
+Run: ``python -m dualtape.examples.backprop_graph [-o DIR]``
 """
 
 from __future__ import annotations
 
-import argparse
 import math
-import os
 import shutil
 
 import numpy as np
 
 import dualtape as dt
+from dualtape.examples._output import make_parser, output_path
 
 W = np.array([2.0, -3.0, -3.0])
 X = np.array([-1.0, -2.0])
@@ -50,10 +49,8 @@ def closed_form_gradient(w, x):
 
 def main(argv=None):
     """Run the example; return the value, the gradients, their error and the files written."""
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("-o", "--output-dir", default=".", help="directory for the .dot and .png files (default: .)")
+    parser = make_parser("backprop_graph", __doc__, "backprop_graph.dot and backprop_graph.png")
     args = parser.parse_args(argv)
-    os.makedirs(args.output_dir, exist_ok=True)
 
     # One tape over all five numbers, so the picture shows the adjoints of w and x.
     tape = dt.trace(lambda v: neuron(v[:3], v[3:]), 5)
@@ -71,12 +68,12 @@ def main(argv=None):
     for name, a, b, c in zip(NAMES, tape_gradient, eager, exact):
         print(f"{name:>4} {a:16.12f} {b:16.12f} {c:16.12f} {max(abs(a - c), abs(b - c)):10.2e}")
 
-    dot_path = os.path.join(args.output_dir, "backprop_graph.dot")
+    dot_path = output_path(args.output_dir, "backprop_graph.dot")
     with open(dot_path, "w", encoding="utf-8") as file:
         file.write(tape.to_dot(point, input_names=NAMES))
     png_path = None
     if shutil.which("dot") is not None:
-        png_path = str(tape.render(os.path.join(args.output_dir, "backprop_graph.png"), point,
+        png_path = str(tape.render(output_path(args.output_dir, "backprop_graph.png"), point,
                                    input_names=NAMES))
         print(f"wrote {png_path} and {dot_path}")
     else:

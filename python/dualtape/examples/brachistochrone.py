@@ -14,21 +14,20 @@ infinite there; `fixed=` drops that derivative before it can reach the free
 variables. The optimum is the cycloid x = a(φ − sin φ), y = −a(1 − cos φ) through
 B, with the descent time φ_B √(a/g). The example prints the polyline's time against
 it and the largest distance of the points to the cycloid, for N and 2N points, and
-writes PREFIX.png.
+writes brachistochrone.png.
 
-Run: ``python -m dualtape.examples.brachistochrone [-o PREFIX] [--points N]``
+Run: ``python -m dualtape.examples.brachistochrone [-o DIR] [--points N]``
 """
 
 from __future__ import annotations
 
-import argparse
 import math
-import os
 
 import numpy as np
 from scipy.optimize import brentq, minimize_scalar
 
 import dualtape as dt
+from dualtape.examples._output import make_parser, new_figure, output_path, write_plot
 
 GRAVITY = 9.81
 END = (1.0, -0.6)
@@ -101,12 +100,8 @@ def solve(n_segments: int, end=END, gravity: float = GRAVITY):
     return np.column_stack([x, result.x]), result.fun, result
 
 
-def plot(filename: str, curves, radius: float, phi_end: float, end=END) -> None:
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
-
-    figure = Figure(figsize=(7, 4.5))
-    FigureCanvasAgg(figure)
+def plot(curves, radius: float, phi_end: float, end=END):
+    figure = new_figure((7, 4.5))
     axes = figure.add_subplot()
     phi = np.linspace(0.0, phi_end, 400)
     axes.plot(radius * (phi - np.sin(phi)), -radius * (1.0 - np.cos(phi)), "k-", lw=2.5, alpha=0.3,
@@ -120,15 +115,12 @@ def plot(filename: str, curves, radius: float, phi_end: float, end=END) -> None:
     axes.set_ylabel("y (m)")
     axes.set_title("Brachistochrone: polyline of least descent time")
     axes.legend(fontsize=8)
-    figure.savefig(filename, dpi=120, bbox_inches="tight")
+    return figure
 
 
 def main(argv=None):
     """Run the example; return the times and distances to the cycloid for N and 2N segments."""
-    parser = argparse.ArgumentParser(prog="python -m dualtape.examples.brachistochrone",
-                                     description=__doc__.splitlines()[0])
-    parser.add_argument("-o", "--output", default="brachistochrone",
-                        help="output path prefix: writes PREFIX.png (default: %(default)s)")
+    parser = make_parser("brachistochrone", __doc__, "brachistochrone.png")
     parser.add_argument("--points", type=int, default=64,
                         help="number of segments N of the coarser polyline (default: %(default)s)")
     args = parser.parse_args(argv)
@@ -147,12 +139,8 @@ def main(argv=None):
         print(f"N = {n_segments:5d}: time {time:.10f} s, relative excess {runs[-1]['time_error']:.3e}, "
               f"max distance to the cycloid {distance:.3e} m ({result.nit} Newton iterations)")
 
-    filename = args.output + ".png"
-    directory = os.path.dirname(filename)
-    if directory:
-        os.makedirs(directory, exist_ok=True)
-    plot(filename, [(run["points"], run["time"]) for run in runs], radius, phi_end)
-    print(f"wrote {filename}")
+    curves = [(run["points"], run["time"]) for run in runs]
+    write_plot(output_path(args.output_dir, "brachistochrone.png"), plot, curves, radius, phi_end)
     return {"optimal_time": optimal_time, "radius": radius, "phi_end": phi_end, "runs": runs}
 
 

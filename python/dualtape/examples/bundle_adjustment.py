@@ -20,19 +20,18 @@ All variables form one vector with block size 1; an element lists the 7 camera a
 ``bundle_adjustment.png`` with the sparsity pattern of J (spy plot) and the
 convergence of the cost.
 
-Run: ``python -m dualtape.examples.bundle_adjustment -o OUTPUT_DIR [--points 2000]``
+Run: ``python -m dualtape.examples.bundle_adjustment [-o DIR] [--points 2000]``
 """
 
 from __future__ import annotations
 
-import argparse
-import os
 import time
 
 import numpy as np
 from scipy.spatial.transform import Rotation
 
 import dualtape as dt
+from dualtape.examples._output import make_parser, new_figure, output_path, write_plot
 
 CAMERA_SIZE = 7
 POINT_SIZE = 3
@@ -122,12 +121,8 @@ def bundle_residuals(n_cameras, n_points, observed, camera_index, point_index) -
                         n_vars=n_cameras * CAMERA_SIZE + n_points * POINT_SIZE)
 
 
-def plot(jacobian, costs, filename, max_rows=400):
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
-
-    figure = Figure(figsize=(11, 4.8))
-    FigureCanvasAgg(figure)
+def plot(jacobian, costs, max_rows=400):
+    figure = new_figure((11, 4.8))
     left = figure.add_subplot(1, 2, 1)
     rows = jacobian[:max_rows]
     used = np.unique(rows.indices)
@@ -140,13 +135,12 @@ def plot(jacobian, costs, filename, max_rows=400):
     right.set_ylabel("cost ½‖r‖² (pixels²)")
     right.set_title("Levenberg-Marquardt")
     figure.tight_layout()
-    figure.savefig(filename, dpi=120)
+    return figure
 
 
 def main(argv=None):
     """Run the example; return the RMS reprojection errors, counts and timings."""
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("-o", "--output-dir", default=".", help="directory for the PNG (default: .)")
+    parser = make_parser("bundle_adjustment", __doc__, "bundle_adjustment.png")
     parser.add_argument("--cameras", type=int, default=16, help="number of cameras (default: 16)")
     parser.add_argument("--points", type=int, default=2000, help="number of 3-D points (default: 2000)")
     parser.add_argument("--views", type=int, default=5, help="cameras that see each point (default: 5)")
@@ -186,13 +180,8 @@ def main(argv=None):
     print(f"{result.nit} iterations in {result.time:.2f} s (tracing and pattern {build_seconds:.2f} s): "
           f"{result.message}")
 
-    os.makedirs(args.output_dir, exist_ok=True)
-    filename = os.path.join(args.output_dir, "bundle_adjustment.png")
-    try:
-        plot(result.jac, list(result.history["cost"]) + [result.cost], filename)
-        print(f"wrote {filename}")
-    except ImportError:
-        print("skipped the plot: matplotlib is missing (pip install matplotlib)")
+    costs = list(result.history["cost"]) + [result.cost]
+    write_plot(output_path(args.output_dir, "bundle_adjustment.png"), plot, result.jac, costs)
     return numbers
 
 

@@ -15,16 +15,14 @@ y = a cosh((x − x₀)/a) + c, where
     c = y_A − a cosh((x_A − x₀)/a),
 
 with x_m the midpoint abscissa. The example prints the largest distance of the
-chain's vertices to this curve for N and 2N links and writes PREFIX.png.
+chain's vertices to this curve for N and 2N links and writes catenary.png.
 
-Run: ``python -m dualtape.examples.catenary [-o PREFIX] [--links N]``
+Run: ``python -m dualtape.examples.catenary [-o DIR] [--links N]``
 """
 
 from __future__ import annotations
 
-import argparse
 import math
-import os
 
 import numpy as np
 import scipy.sparse as sp
@@ -32,6 +30,7 @@ from scipy.optimize import brentq, minimize_scalar
 
 import dualtape as dt
 from dualtape.optimize import Equality
+from dualtape.examples._output import make_parser, new_figure, output_path, write_plot
 
 START = (0.0, 0.0)
 END = (1.0, 0.3)
@@ -108,12 +107,8 @@ def solve(n_links: int, start=START, end=END, length=LENGTH):
     return result.x, result
 
 
-def plot(filename: str, chains, a: float, x0: float, c: float, start=START, end=END) -> None:
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
-
-    figure = Figure(figsize=(7, 5))
-    FigureCanvasAgg(figure)
+def plot(chains, a: float, x0: float, c: float, start=START, end=END):
+    figure = new_figure((7, 5))
     axes = figure.add_subplot()
     x = np.linspace(start[0], end[0], 400)
     axes.plot(x, a * np.cosh((x - x0) / a) + c, "k-", lw=2.5, alpha=0.3,
@@ -123,15 +118,12 @@ def plot(filename: str, chains, a: float, x0: float, c: float, start=START, end=
     axes.set_aspect("equal")
     axes.set_title(f"Catenary of length {LENGTH} between {START} and {END}")
     axes.legend(fontsize=8)
-    figure.savefig(filename, dpi=120, bbox_inches="tight")
+    return figure
 
 
 def main(argv=None):
     """Run the example; return the distances to the catenary for N and 2N links."""
-    parser = argparse.ArgumentParser(prog="python -m dualtape.examples.catenary",
-                                     description=__doc__.splitlines()[0])
-    parser.add_argument("-o", "--output", default="catenary",
-                        help="output path prefix: writes PREFIX.png (default: %(default)s)")
+    parser = make_parser("catenary", __doc__, "catenary.png")
     parser.add_argument("--links", type=int, default=20,
                         help="number of links N of the coarser chain (default: %(default)s)")
     args = parser.parse_args(argv)
@@ -152,12 +144,7 @@ def main(argv=None):
         print(f"N = {n_links:4d}: max distance to the catenary {distance:.3e}, "
               f"max link length error {violation:.1e}, potential {result.fun:.10f}")
 
-    filename = args.output + ".png"
-    directory = os.path.dirname(filename)
-    if directory:
-        os.makedirs(directory, exist_ok=True)
-    plot(filename, chains, a, x0, c)
-    print(f"wrote {filename}")
+    write_plot(output_path(args.output_dir, "catenary.png"), plot, chains, a, x0, c)
     return {"a": a, "x0": x0, "c": c, "runs": runs}
 
 

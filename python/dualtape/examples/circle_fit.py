@@ -12,17 +12,16 @@ minimizes Σ (‖p_i − c‖² − R²)² by one linear solve and is biased on 
 Levenberg-Marquardt then minimizes ½‖r‖², the geometric fit. Writes
 ``circle_fit.png`` with both circles and the convergence of the cost.
 
-Run: ``python -m dualtape.examples.circle_fit -o OUTPUT_DIR``
+Run: ``python -m dualtape.examples.circle_fit [-o DIR]``
 """
 
 from __future__ import annotations
 
-import argparse
-import os
 
 import numpy as np
 
 import dualtape as dt
+from dualtape.examples._output import make_parser, new_figure, output_path, write_plot
 
 TRUE_CIRCLE = np.array([1.5, -0.5, 2.0])
 
@@ -52,12 +51,8 @@ def circle_residuals(points) -> dt.Residuals:
     return dt.Residuals(residual, np.zeros((len(points), 1), dtype=int), dim=3, params=points)
 
 
-def plot(points, start, fit, costs, filename):
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
-
-    figure = Figure(figsize=(10, 4.5))
-    FigureCanvasAgg(figure)
+def plot(points, start, fit, costs):
+    figure = new_figure((10, 4.5))
     left = figure.add_subplot(1, 2, 1)
     left.plot(points[:, 0], points[:, 1], ".", color="0.4", label="points")
     angles = np.linspace(0, 2 * np.pi, 200)
@@ -73,13 +68,12 @@ def plot(points, start, fit, costs, filename):
     right.set_ylabel("cost ½‖r‖²")
     right.set_title("Levenberg-Marquardt")
     figure.tight_layout()
-    figure.savefig(filename, dpi=120)
+    return figure
 
 
 def main(argv=None):
     """Run the example; return the start, the fit, its error against the true circle and the counts."""
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("-o", "--output-dir", default=".", help="directory for the PNG (default: .)")
+    parser = make_parser("circle_fit", __doc__, "circle_fit.png")
     parser.add_argument("-n", "--points", type=int, default=60, help="number of points (default: 60)")
     args = parser.parse_args(argv)
 
@@ -101,13 +95,8 @@ def main(argv=None):
     print(f"geometric fit  (cx, cy, R) = {np.round(result.x, 5)}, cost {result.cost:.6f}, "
           f"{result.nit} iterations: {result.message}")
 
-    os.makedirs(args.output_dir, exist_ok=True)
-    filename = os.path.join(args.output_dir, "circle_fit.png")
-    try:
-        plot(points, start, result.x, list(result.history["cost"]) + [result.cost], filename)
-        print(f"wrote {filename}")
-    except ImportError:
-        print("skipped the plot: matplotlib is missing (pip install matplotlib)")
+    costs = list(result.history["cost"]) + [result.cost]
+    write_plot(output_path(args.output_dir, "circle_fit.png"), plot, points, start, result.x, costs)
     return numbers
 
 

@@ -16,20 +16,19 @@ For h = 10⁻¹ … 10⁻¹⁶ the example computes the relative error of
 It prints the table, the errors of `dualtape.numdiff.gradient` at its default steps,
 and writes ``derivative_accuracy.png`` (log-log).
 
-Run: ``python -m dualtape.examples.derivative_accuracy -o OUTPUT_DIR``
+Run: ``python -m dualtape.examples.derivative_accuracy [-o DIR]``
 """
 
 from __future__ import annotations
 
-import argparse
 import math
-import os
 
 import numpy as np
 
 import dualtape as dt
 from dualtape import numdiff
 from dualtape.dual import derivative
+from dualtape.examples._output import make_parser, new_figure, output_path, write_plot
 
 X0 = 1.5
 STEPS = 10.0 ** -np.arange(1, 17)
@@ -68,14 +67,10 @@ def default_step_errors(x0):
             / abs(exact) for method in ("forward", "central", "complex")}
 
 
-def plot(steps, errors, ad_error, filename):
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
-
+def plot(steps, errors, ad_error):
     # log axes cannot show 0; an exact result is drawn at the bottom edge instead
     floor = 1e-18
-    figure = Figure(figsize=(7, 5))
-    FigureCanvasAgg(figure)
+    figure = new_figure((7, 5))
     axes = figure.add_subplot(1, 1, 1)
     styles = {"forward": "o-", "central": "s-", "complex": "^-"}
     labels = {"forward": "forward difference", "central": "central difference",
@@ -95,13 +90,12 @@ def plot(steps, errors, ad_error, filename):
     axes.set_title("f(x) = eˣ / √(sin³x + cos³x) at x = 1.5")
     axes.legend(fontsize=8)
     figure.tight_layout()
-    figure.savefig(filename, dpi=120)
+    return figure
 
 
 def main(argv=None):
     """Run the example; return the steps, the relative errors per method and of AD."""
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("-o", "--output-dir", default=".", help="directory for the PNG (default: .)")
+    parser = make_parser("derivative_accuracy", __doc__, "derivative_accuracy.png")
     args = parser.parse_args(argv)
 
     exact = exact_derivative(X0)
@@ -119,15 +113,8 @@ def main(argv=None):
 
     numbers = {"steps": STEPS.copy(), "exact": exact, "ad": ad_error, "defaults": defaults, **errors}
 
-    os.makedirs(args.output_dir, exist_ok=True)
-    filename = os.path.join(args.output_dir, "derivative_accuracy.png")
-    try:
-        plot(STEPS, errors, ad_error, filename)
-        print(f"wrote {filename}")
-        numbers["png"] = filename
-    except ImportError:
-        print("skipped the plot: matplotlib is missing (pip install matplotlib)")
-        numbers["png"] = None
+    numbers["png"] = write_plot(output_path(args.output_dir, "derivative_accuracy.png"), plot,
+                                STEPS, errors, ad_error)
     return numbers
 
 

@@ -11,18 +11,17 @@ by the augmented Lagrangian method (L-BFGS inside), from a perturbed ellipse
 multiplier is λ = dA*/dP = P / (2 N tan(π/N)). The example prints the relative area
 error, the spread of the side lengths and λ, and writes ``dido.png``.
 
-Run: ``python -m dualtape.examples.dido -o OUTPUT_DIR [--vertices N]``
+Run: ``python -m dualtape.examples.dido [-o DIR] [--vertices N]``
 """
 
 from __future__ import annotations
 
-import argparse
 import math
-import os
 
 import numpy as np
 
 from dualtape.optimize import Equality, Problem, run
+from dualtape.examples._output import make_parser, new_figure, output_path, write_plot
 
 PERIMETER = 1.0
 
@@ -64,12 +63,8 @@ def regular_polygon_area(n_vertices):
     return PERIMETER ** 2 / (4 * n_vertices * math.tan(math.pi / n_vertices))
 
 
-def plot(start, result, filename):
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
-
-    figure = Figure(figsize=(6, 6))
-    FigureCanvasAgg(figure)
+def plot(start, result):
+    figure = new_figure((6, 6))
     axes = figure.add_subplot()
     for polygon, style, label in ((start, "o--", "start"), (result, "o-", "augmented Lagrangian")):
         closed = np.vstack([polygon, polygon[:1]])
@@ -82,13 +77,12 @@ def plot(start, result, filename):
     axes.set_aspect("equal")
     axes.set_title(f"Dido's problem, N = {len(result)}, perimeter {PERIMETER:g}")
     axes.legend(fontsize=8)
-    figure.savefig(filename, dpi=120)
+    return figure
 
 
 def main(argv=None):
     """Run the example; return the area error, side-length spread and multiplier."""
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("-o", "--output-dir", default=".", help="directory for the PNG (default: .)")
+    parser = make_parser("dido", __doc__, "dido.png")
     parser.add_argument("--vertices", type=int, default=12, help="number of vertices N (default: 12)")
     args = parser.parse_args(argv)
     if args.vertices < 3:
@@ -123,13 +117,7 @@ def main(argv=None):
           f"perimeter error {numbers['perimeter_error']:.3e}")
     print(f"multiplier {numbers['multiplier']:.10f}, expected dA/dP = {expected_multiplier:.10f}")
 
-    os.makedirs(args.output_dir, exist_ok=True)
-    filename = os.path.join(args.output_dir, "dido.png")
-    try:
-        plot(start, polygon, filename)
-        print(f"wrote {filename}")
-    except ImportError:
-        print("skipped the plot: matplotlib is missing (pip install matplotlib)")
+    write_plot(output_path(args.output_dir, "dido.png"), plot, start, polygon)
     return numbers
 
 

@@ -11,19 +11,18 @@ therefore returns f(x) + f'(x)ε. This example does that for
 prints the results against the closed forms, and writes ``dual_numbers.png`` with the
 curves of p, p', g and g'.
 
-Run: ``python -m dualtape.examples.dual_numbers -o OUTPUT_DIR``
+Run: ``python -m dualtape.examples.dual_numbers [-o DIR]``
 """
 
 from __future__ import annotations
 
-import argparse
 import math
-import os
 
 import numpy as np
 
 import dualtape as dt
 from dualtape.dual import Dual
+from dualtape.examples._output import make_parser, new_figure, output_path, write_plot
 
 POINTS = [-1.0, 0.0, 0.5, 1.0, 2.0]
 
@@ -88,12 +87,8 @@ def curves(f, grid):
     return np.array([y.value for y in results]), np.array([y.tangent for y in results])
 
 
-def plot(filename):
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
-
-    figure = Figure(figsize=(11, 4.5))
-    FigureCanvasAgg(figure)
+def plot():
+    figure = new_figure((11, 4.5))
     cases = [
         ("p(x) = 2x⁴ − 3x³ + x − 5", polynomial, polynomial_derivative, np.linspace(-1.2, 2.0, 200)),
         ("g(x) = sin(x)·eˣ", sin_exp, sin_exp_derivative, np.linspace(-3.0, 2.5, 200)),
@@ -109,13 +104,12 @@ def plot(filename):
         axes.set_title(title)
         axes.legend(fontsize=8)
     figure.tight_layout()
-    figure.savefig(filename, dpi=120)
+    return figure
 
 
 def main(argv=None):
     """Run the example; return the values, derivatives and errors at POINTS."""
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("-o", "--output-dir", default=".", help="directory for the PNG (default: .)")
+    parser = make_parser("dual_numbers", __doc__, "dual_numbers.png")
     args = parser.parse_args(argv)
 
     steps = show_steps(1.5)
@@ -130,15 +124,7 @@ def main(argv=None):
         numbers[key] = {"values": values, "derivatives": derivatives, "exact": exact_values,
                         "max_error": error}
 
-    os.makedirs(args.output_dir, exist_ok=True)
-    filename = os.path.join(args.output_dir, "dual_numbers.png")
-    try:
-        plot(filename)
-        print(f"\nwrote {filename}")
-        numbers["png"] = filename
-    except ImportError:
-        print("\nskipped the plot: matplotlib is missing (pip install matplotlib)")
-        numbers["png"] = None
+    numbers["png"] = write_plot(output_path(args.output_dir, "dual_numbers.png"), plot)
     return numbers
 
 

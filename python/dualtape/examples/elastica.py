@@ -19,15 +19,13 @@ the complete elliptic integrals K(k), E(k):
     d / L = 2 E(k) / K(k) − 1,   E* = 32 K (E − (1 − k²) K) / L,   y_max = k L / K.
 
 The example prints the discrete energy and the midpoint height against these for
-several end distances at N and 2N segments, and writes PREFIX.png with the shapes.
+several end distances at N and 2N segments, and writes elastica.png with the shapes.
 
-Run: ``python -m dualtape.examples.elastica [-o PREFIX] [--segments N]``
+Run: ``python -m dualtape.examples.elastica [-o DIR] [--segments N]``
 """
 
 from __future__ import annotations
 
-import argparse
-import os
 
 import numpy as np
 from scipy.optimize import brentq
@@ -35,6 +33,7 @@ from scipy.special import ellipe, ellipk
 
 import dualtape as dt
 from dualtape.optimize import Equality
+from dualtape.examples._output import make_parser, new_figure, output_path, write_plot
 
 LENGTH = 1.0
 END_DISTANCES = (0.9, 0.7, 0.5, 0.3)
@@ -102,12 +101,8 @@ def solve(n_segments: int, distance: float, length: float = LENGTH):
     return shape(result.x[1:-1], segment), result.fun, result
 
 
-def plot(filename: str, shapes) -> None:
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
-
-    figure = Figure(figsize=(8, 5))
-    FigureCanvasAgg(figure)
+def plot(shapes):
+    figure = new_figure((8, 5))
     axes = figure.add_subplot()
     for distance, points in shapes:
         axes.plot(points[:, 0], points[:, 1], "-", lw=2, label=f"d / L = {distance}")
@@ -115,15 +110,12 @@ def plot(filename: str, shapes) -> None:
     axes.set_aspect("equal")
     axes.set_title("Clamped elastica buckled by end shortening")
     axes.legend(fontsize=8)
-    figure.savefig(filename, dpi=120, bbox_inches="tight")
+    return figure
 
 
 def main(argv=None):
     """Run the example; return the energies and heights against the closed form."""
-    parser = argparse.ArgumentParser(prog="python -m dualtape.examples.elastica",
-                                     description=__doc__.splitlines()[0])
-    parser.add_argument("-o", "--output", default="elastica",
-                        help="output path prefix: writes PREFIX.png (default: %(default)s)")
+    parser = make_parser("elastica", __doc__, "elastica.png")
     parser.add_argument("--segments", type=int, default=40,
                         help="number of segments N of the coarser rod (default: %(default)s)")
     parser.add_argument("--distances", type=float, nargs="+", default=list(END_DISTANCES),
@@ -152,12 +144,7 @@ def main(argv=None):
                   f"height error {runs[-1]['height_error']:.3e}")
         shapes.append((distance, points))
 
-    filename = args.output + ".png"
-    directory = os.path.dirname(filename)
-    if directory:
-        os.makedirs(directory, exist_ok=True)
-    plot(filename, shapes)
-    print(f"wrote {filename}")
+    write_plot(output_path(args.output_dir, "elastica.png"), plot, shapes)
     return {"runs": runs}
 
 

@@ -16,18 +16,17 @@ factors of the two modes differ (a forward pass moves n-vectors of tangents, a
 reverse sweep one adjoint per slot), so the measured crossing lies near n = m but not
 exactly on it.
 
-Run: ``python -m dualtape.examples.forward_vs_reverse -o OUTPUT_DIR``
+Run: ``python -m dualtape.examples.forward_vs_reverse [-o DIR]``
 """
 
 from __future__ import annotations
 
-import argparse
-import os
 import time
 
 import numpy as np
 
 import dualtape as dt
+from dualtape.examples._output import make_parser, new_figure, output_path, write_plot
 
 HIDDEN = 32
 FIXED = 16
@@ -93,12 +92,8 @@ def sweep(sizes, fixed: int, vary: str, repeats: int):
     return np.array(forward), np.array(reverse), max(differences)
 
 
-def plot(filename, sizes, fixed, results):
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
-
-    figure = Figure(figsize=(11, 4.5))
-    FigureCanvasAgg(figure)
+def plot(sizes, fixed, results):
+    figure = new_figure((11, 4.5))
     for index, (vary, other) in enumerate((("n", "m"), ("m", "n")), start=1):
         forward, reverse, cross = results[vary]
         axes = figure.add_subplot(1, 2, index)
@@ -112,13 +107,12 @@ def plot(filename, sizes, fixed, results):
         axes.set_title(f"{other} = {fixed} fixed, {vary} varies")
         axes.legend(fontsize=8)
     figure.tight_layout()
-    figure.savefig(filename, dpi=120)
+    return figure
 
 
 def main(argv=None):
     """Run the example; return the timings, the crossings and the largest mode disagreement."""
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("-o", "--output-dir", default=".", help="directory for the PNG (default: .)")
+    parser = make_parser("forward_vs_reverse", __doc__, "forward_vs_reverse.png")
     parser.add_argument("--sizes", type=int, nargs="+", default=SIZES,
                         help="values of the varying n or m (default: 1 2 4 ... 128)")
     parser.add_argument("--fixed", type=int, default=FIXED,
@@ -131,7 +125,8 @@ def main(argv=None):
     if args.repeats < 1:
         parser.error("--repeats must be a positive integer")
     sizes = sorted(set(args.sizes))
-    os.makedirs(args.output_dir, exist_ok=True)
+    # Create the output directory before the timings, so that a bad path fails at once.
+    png = output_path(args.output_dir, "forward_vs_reverse.png")
 
     results = {}
     largest_difference = 0.0
@@ -150,9 +145,7 @@ def main(argv=None):
         print(f"crossing: {where} (theory: {vary} = {other} = {args.fixed})")
 
     print(f"\nlargest |forward − reverse| Jacobian entry difference: {largest_difference:.1e}")
-    png = os.path.join(args.output_dir, "forward_vs_reverse.png")
-    plot(png, sizes, args.fixed, results)
-    print(f"wrote {png}")
+    png = write_plot(png, plot, sizes, args.fixed, results)
     return {
         "sizes": sizes,
         "fixed": args.fixed,

@@ -11,17 +11,16 @@ The residuals are linear in w, so the Gauss-Newton model is exact and one step f
 any start lands on the closed form, up to rounding. A second iteration, if any,
 only confirms the gradient test. Writes ``line_fit_gauss_newton.png``.
 
-Run: ``python -m dualtape.examples.line_fit_gauss_newton -o OUTPUT_DIR``
+Run: ``python -m dualtape.examples.line_fit_gauss_newton [-o DIR]``
 """
 
 from __future__ import annotations
 
-import argparse
-import os
 
 import numpy as np
 
 import dualtape as dt
+from dualtape.examples._output import make_parser, new_figure, output_path, write_plot
 
 TRUE_W = np.array([2.0, 0.8])
 
@@ -43,12 +42,8 @@ def line_residuals(t, y) -> dt.Residuals:
     return dt.Residuals(residual, np.zeros((t.size, 1), dtype=int), dim=2, params=np.column_stack([t, y]))
 
 
-def plot(t, y, w_gauss_newton, w_closed, filename):
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
-
-    figure = Figure(figsize=(6, 4.5))
-    FigureCanvasAgg(figure)
+def plot(t, y, w_gauss_newton, w_closed):
+    figure = new_figure((6, 4.5))
     axes = figure.add_subplot(1, 1, 1)
     axes.plot(t, y, ".", color="0.5", label="data")
     grid = np.array([t.min(), t.max()])
@@ -61,13 +56,12 @@ def plot(t, y, w_gauss_newton, w_closed, filename):
     axes.set_title("Line fit: Gauss-Newton against (BᵀB)⁻¹Bᵀy")
     axes.legend(fontsize=8)
     figure.tight_layout()
-    figure.savefig(filename, dpi=120)
+    return figure
 
 
 def main(argv=None):
     """Run the example; return both fits, their distance and the iteration count."""
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("-o", "--output-dir", default=".", help="directory for the PNG (default: .)")
+    parser = make_parser("line_fit_gauss_newton", __doc__, "line_fit_gauss_newton.png")
     parser.add_argument("-n", "--points", type=int, default=50, help="number of data points (default: 50)")
     args = parser.parse_args(argv)
 
@@ -87,13 +81,7 @@ def main(argv=None):
     print(f"Gauss-Newton  w = {result.x} after {result.nit} iterations ({result.message})")
     print(f"max |w_gn - w_closed| = {numbers['max_difference']:.3e}")
 
-    os.makedirs(args.output_dir, exist_ok=True)
-    filename = os.path.join(args.output_dir, "line_fit_gauss_newton.png")
-    try:
-        plot(t, y, result.x, w_closed, filename)
-        print(f"wrote {filename}")
-    except ImportError:
-        print("skipped the plot: matplotlib is missing (pip install matplotlib)")
+    write_plot(output_path(args.output_dir, "line_fit_gauss_newton.png"), plot, t, y, result.x, w_closed)
     return numbers
 
 

@@ -11,17 +11,16 @@ XᵀX w = Xᵀy give the exact minimizer; gradient descent (Armijo line search) 
 match it to the gradient tolerance, and SGD (batches of 10, inverse-time decay) to
 within its noise. Writes ``linear_regression.png``.
 
-Run: ``python -m dualtape.examples.linear_regression -o OUTPUT_DIR``
+Run: ``python -m dualtape.examples.linear_regression [-o DIR]``
 """
 
 from __future__ import annotations
 
-import argparse
-import os
 
 import numpy as np
 
 from dualtape.optimize import Problem, run
+from dualtape.examples._output import make_parser, new_figure, output_path, write_plot
 
 N_POINTS = 200
 TRUE_W = np.array([-1.0, 2.5])
@@ -49,12 +48,8 @@ def squared_error_sum(X, y):
     return fun
 
 
-def plot(t, y, fits, curves, filename):
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
-
-    figure = Figure(figsize=(11, 4.5))
-    FigureCanvasAgg(figure)
+def plot(t, y, fits, curves):
+    figure = new_figure((11, 4.5))
     left = figure.add_subplot(1, 2, 1)
     left.plot(t, y, ".", color="0.6", markersize=4, label="data")
     grid = np.linspace(0.0, 10.0, 2)
@@ -74,13 +69,12 @@ def plot(t, y, fits, curves, filename):
     right.set_title("Convergence")
     right.legend(fontsize=8)
     figure.tight_layout()
-    figure.savefig(filename, dpi=120)
+    return figure
 
 
 def main(argv=None):
     """Run the example; return the three fits and their distances to the exact one."""
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("-o", "--output-dir", default=".", help="directory for the PNG (default: .)")
+    parser = make_parser("linear_regression", __doc__, "linear_regression.png")
     args = parser.parse_args(argv)
 
     t, y = make_data()
@@ -117,13 +111,7 @@ def main(argv=None):
     curves = {"gradient descent": (np.arange(gd_excess.size), gd_excess),
               "SGD (end of each epoch)": (np.arange(sgd_excess.size), sgd_excess)}
 
-    os.makedirs(args.output_dir, exist_ok=True)
-    filename = os.path.join(args.output_dir, "linear_regression.png")
-    try:
-        plot(t, y, fits, curves, filename)
-        print(f"wrote {filename}")
-    except ImportError:
-        print("skipped the plot: matplotlib is missing (pip install matplotlib)")
+    write_plot(output_path(args.output_dir, "linear_regression.png"), plot, t, y, fits, curves)
     return numbers
 
 

@@ -17,18 +17,17 @@ loss and accuracy curves.
 Needs scikit-learn for the data (``pip install scikit-learn``); without it the
 example prints a message and returns None.
 
-Run: ``python -m dualtape.examples.logistic_regression -o OUTPUT_DIR``
+Run: ``python -m dualtape.examples.logistic_regression [-o DIR]``
 """
 
 from __future__ import annotations
 
-import argparse
-import os
 
 import numpy as np
 from scipy.special import expit
 
 from dualtape.optimize import Problem, run
+from dualtape.examples._output import make_parser, new_figure, output_path, write_plot
 
 RIDGE = 1e-3
 BATCH_SIZE = 32
@@ -97,12 +96,8 @@ def train(method, problem, options, A_test, s_test, steps_per_point):
     return result, np.array(losses), np.array(accuracies)
 
 
-def plot(curves, filename):
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
-
-    figure = Figure(figsize=(11, 4.5))
-    FigureCanvasAgg(figure)
+def plot(curves):
+    figure = new_figure((11, 4.5))
     loss_axes = figure.add_subplot(1, 2, 1)
     accuracy_axes = figure.add_subplot(1, 2, 2)
     for label, (losses, accuracies) in curves.items():
@@ -118,13 +113,12 @@ def plot(curves, filename):
     accuracy_axes.set_title("Accuracy on the test split")
     accuracy_axes.legend()
     figure.tight_layout()
-    figure.savefig(filename, dpi=120)
+    return figure
 
 
 def main(argv=None):
     """Run the example; return {method: (training loss, test accuracy)}, or None without sklearn."""
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("-o", "--output-dir", default=".", help="directory for the PNG (default: .)")
+    parser = make_parser("logistic_regression", __doc__, "logistic_regression.png")
     args = parser.parse_args(argv)
 
     try:
@@ -157,13 +151,7 @@ def main(argv=None):
         curves[label] = (losses, accuracies)
         print(f"{label:<8} {result.nit:>10d} {result.fun:>14.6f} {test_accuracy:>14.4f}")
 
-    os.makedirs(args.output_dir, exist_ok=True)
-    filename = os.path.join(args.output_dir, "logistic_regression.png")
-    try:
-        plot(curves, filename)
-        print(f"wrote {filename}")
-    except ImportError:
-        print("skipped the plot: matplotlib is missing (pip install matplotlib)")
+    write_plot(output_path(args.output_dir, "logistic_regression.png"), plot, curves)
     return numbers
 
 

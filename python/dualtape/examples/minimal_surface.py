@@ -25,21 +25,20 @@ the Hessian is nonsingular, and Newton converges quadratically.
 
 Halving the mesh size divides the catenoid's error by 4.0 (measured at 8 to 16
 rings) and the Plateau surface's by 2.9 to 3.3 (8 to 32 rings), approaching the
-second order of the discretization. Writes PREFIX.png.
+second order of the discretization. Writes minimal_surface.png.
 
-Run: ``python -m dualtape.examples.minimal_surface [-o PREFIX] [--resolution N]``
+Run: ``python -m dualtape.examples.minimal_surface [-o DIR] [--resolution N]``
 """
 
 from __future__ import annotations
 
-import argparse
 import math
-import os
 
 import numpy as np
 from scipy.optimize import brentq, least_squares
 
 import dualtape as dt
+from dualtape.examples._output import make_parser, new_figure, output_path, write_plot
 
 RING_RADIUS = 1.0
 HALF_HEIGHT = 0.5
@@ -205,12 +204,8 @@ def solve_plateau(n_rings: int, radius: float = ENNEPER_RADIUS):
 # -- output --------------------------------------------------------------------------
 
 
-def plot(filename: str, catenoid, plateau, a: float) -> None:
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
-
-    figure = Figure(figsize=(14, 4.6))
-    FigureCanvasAgg(figure)
+def plot(catenoid, plateau, a: float):
+    figure = new_figure((14, 4.6))
     x, faces = catenoid
     axes = figure.add_subplot(1, 3, 1, projection="3d")
     axes.plot_trisurf(x[:, 0], x[:, 1], x[:, 2], triangles=faces, color="#7fa7d9", edgecolor="k",
@@ -235,15 +230,12 @@ def plot(filename: str, catenoid, plateau, a: float) -> None:
     wire = enneper(ENNEPER_RADIUS * np.cos(angle), ENNEPER_RADIUS * np.sin(angle))
     axes.plot(wire[:, 0], wire[:, 1], wire[:, 2], "k-", lw=1.5)
     axes.set_title(f"Plateau surface on Enneper's wire, ρ = {ENNEPER_RADIUS}")
-    figure.savefig(filename, dpi=120, bbox_inches="tight")
+    return figure
 
 
 def main(argv=None):
     """Run both problems at resolution N and 2N; return the errors against the closed forms."""
-    parser = argparse.ArgumentParser(prog="python -m dualtape.examples.minimal_surface",
-                                     description=__doc__.splitlines()[0])
-    parser.add_argument("-o", "--output", default="minimal_surface",
-                        help="output path prefix: writes PREFIX.png (default: %(default)s)")
+    parser = make_parser("minimal_surface", __doc__, "minimal_surface.png")
     parser.add_argument("--resolution", type=int, default=12,
                         help="rings along the tube and of the disk at the coarser level; the tube has "
                              "4 N vertices around (default: %(default)s)")
@@ -268,12 +260,7 @@ def main(argv=None):
         plateau = (x, faces)
     numbers["catenoid_parameter"] = a
 
-    filename = args.output + ".png"
-    directory = os.path.dirname(filename)
-    if directory:
-        os.makedirs(directory, exist_ok=True)
-    plot(filename, catenoid, plateau, a)
-    print(f"wrote {filename}")
+    write_plot(output_path(args.output_dir, "minimal_surface.png"), plot, catenoid, plateau, a)
     return numbers
 
 

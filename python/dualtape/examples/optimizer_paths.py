@@ -4,17 +4,16 @@ f(x, y) = (1 − x)² + 100 (y − x²)² has its minimum f = 0 at (1, 1) at the
 curved, narrow valley. Every method starts at (−1.2, 1). The example counts the
 iterations until max(|x − 1|, |y − 1|) ≤ 1e-6 and writes ``optimizer_paths.png``.
 
-Run: ``python -m dualtape.examples.optimizer_paths -o OUTPUT_DIR``
+Run: ``python -m dualtape.examples.optimizer_paths [-o DIR]``
 """
 
 from __future__ import annotations
 
-import argparse
-import os
 
 import numpy as np
 
 from dualtape.optimize import Problem, run
+from dualtape.examples._output import make_parser, new_figure, output_path, write_plot
 
 START = (-1.2, 1.0)
 MINIMUM = np.array([1.0, 1.0])
@@ -64,13 +63,9 @@ def trace_method(method, options):
     return np.array(path), (len(path) - 1 if reached else None), result
 
 
-def plot(paths, filename):
-    """Draw the paths over log-spaced contours of f and save the figure."""
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
-
-    figure = Figure(figsize=(8, 6))
-    FigureCanvasAgg(figure)
+def plot(paths):
+    """Draw the paths over log-spaced contours of f and return the figure."""
+    figure = new_figure((8, 6))
     axes = figure.add_subplot()
     x, y = np.meshgrid(np.linspace(-1.6, 1.6, 400), np.linspace(-0.6, 2.2, 400))
     levels = np.logspace(-2, 3.5, 20)
@@ -85,13 +80,12 @@ def plot(paths, filename):
     axes.set_ylabel("y")
     axes.set_title("Optimizer paths on the Rosenbrock function")
     axes.legend(fontsize=8, loc="lower right")
-    figure.savefig(filename, dpi=120)
+    return figure
 
 
 def main(argv=None):
     """Run the example; return {method: iterations to reach 1e-6 of the minimum, or None}."""
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("-o", "--output-dir", default=".", help="directory for the PNG (default: .)")
+    parser = make_parser("optimizer_paths", __doc__, "optimizer_paths.png")
     args = parser.parse_args(argv)
 
     iterations = {}
@@ -104,13 +98,7 @@ def main(argv=None):
         shown = count if count is not None else f"> {result.nit}"
         print(f"{label:<30} {shown:>18} {result.fun:>12.3e}")
 
-    os.makedirs(args.output_dir, exist_ok=True)
-    filename = os.path.join(args.output_dir, "optimizer_paths.png")
-    try:
-        plot(paths, filename)
-        print(f"wrote {filename}")
-    except ImportError:
-        print("skipped the plot: matplotlib is missing (pip install matplotlib)")
+    write_plot(output_path(args.output_dir, "optimizer_paths.png"), plot, paths)
     return iterations
 
 

@@ -2,14 +2,18 @@
 
 Reads a disk-topology triangle mesh, maps it to the plane by a Tutte embedding with
 the boundary on a circle, then minimizes the symmetric Dirichlet energy. Writes the
-mesh with texture coordinates (OBJ) and a picture of the 2-D layout (PNG).
+mesh with texture coordinates (OBJ) and a picture of the 2-D layout (PNG) into the
+output directory, named after the mesh file: the mesh ``bunny_cut.obj`` gives
+``bunny_cut.obj`` and ``bunny_cut.png``, and the generated disk gives
+``parametrization.obj`` and ``parametrization.png``. An output path ending in
+``.obj`` or ``.png`` names the two files instead, so ``-o out/bunny.obj`` writes
+``out/bunny.obj`` and ``out/bunny.png``.
 
-    python -m dualtape.examples.parametrization [MESH] [-o OUT]
+    python -m dualtape.examples.parametrization [MESH] [-o DIR]
 """
 
 from __future__ import annotations
 
-import argparse
 import os
 import sys
 
@@ -18,6 +22,10 @@ import scipy.sparse as sp
 import scipy.sparse.linalg as spla
 
 import dualtape as dt
+from dualtape.examples._output import make_parser, new_figure, output_path, write_plot
+
+# Suffixes that make -o name the output files instead of their directory.
+_FILE_SUFFIXES = (".obj", ".png")
 
 
 def disk_mesh(rings: int = 12):
@@ -142,12 +150,8 @@ def write_obj(path: str, V: np.ndarray, uv: np.ndarray, F: np.ndarray) -> None:
             out.write(f"f {f[0]}/{f[0]} {f[1]}/{f[1]} {f[2]}/{f[2]}\n")
 
 
-def plot_layout(path: str, uv: np.ndarray, F: np.ndarray, title: str) -> None:
-    """Draw the 2-D layout with a checkerboard texture."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+def plot_layout(uv: np.ndarray, F: np.ndarray, title: str):
+    """Draw the 2-D layout with a checkerboard texture and return the figure."""
     from matplotlib.collections import PolyCollection
 
     span = uv.max(axis=0) - uv.min(axis=0)
@@ -155,15 +159,29 @@ def plot_layout(path: str, uv: np.ndarray, F: np.ndarray, title: str) -> None:
     centers = uv[F].mean(axis=1)
     checker = (np.floor(centers[:, 0] / cell) + np.floor(centers[:, 1] / cell)) % 2
     colors = np.where(checker[:, None] > 0, [0.93, 0.55, 0.25], [0.98, 0.95, 0.88])
-    figure, axes = plt.subplots(figsize=(8, 8))
+    figure = new_figure((8, 8))
+    axes = figure.add_subplot()
     axes.add_collection(PolyCollection(uv[F], facecolors=colors, edgecolors=(0, 0, 0, 0.25), linewidths=0.1))
     axes.set_xlim(uv[:, 0].min(), uv[:, 0].max())
     axes.set_ylim(uv[:, 1].min(), uv[:, 1].max())
     axes.set_aspect("equal")
     axes.set_title(title)
     axes.axis("off")
-    figure.savefig(path, dpi=150, bbox_inches="tight")
-    plt.close(figure)
+    return figure
+
+
+def output_prefix(output: str, mesh) -> str:
+    """Create the output directory and return the path of the output files without suffix.
+
+    `output` is a directory, and the files are named after `mesh` (or
+    "parametrization" when `mesh` is None). A path that ends in .obj or .png (any
+    case) names the files instead.
+    """
+    stem, suffix = os.path.splitext(output)
+    if suffix.lower() in _FILE_SUFFIXES:
+        return output_path(os.path.dirname(stem) or ".", os.path.basename(stem))
+    name = os.path.splitext(os.path.basename(mesh))[0] if mesh else "parametrization"
+    return output_path(output, name)
 
 
 def parametrize(V: np.ndarray, F: np.ndarray, verbose: int = 1, tol: float = 1e-2, maxiter: int = 200):
@@ -179,13 +197,12 @@ def parametrize(V: np.ndarray, F: np.ndarray, verbose: int = 1, tol: float = 1e-
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(
-        prog="python -m dualtape.examples.parametrization",
-        description="Parametrize a disk-topology triangle mesh by symmetric Dirichlet and projected Newton.")
+    parser = make_parser("parametrization", __doc__,
+                         "MESH.obj and MESH.png (named after the mesh file, or parametrization.obj and "
+                         "parametrization.png for the generated disk)",
+                         extra_help="A path ending in .obj or .png names the two files instead.")
     parser.add_argument("mesh", nargs="?", help="triangle mesh file (OBJ, OFF, PLY, STL); "
                         "without it a generated disk mesh is used")
-    parser.add_argument("-o", "--out", default="parametrization",
-                        help="output path prefix: writes PREFIX.obj and PREFIX.png (default: %(default)s)")
     parser.add_argument("--tol", type=float, default=1e-2,
                         help="stop when the Newton decrement falls below this (default: %(default)s)")
     parser.add_argument("--maxiter", type=int, default=200, help="maximum Newton iterations (default: %(default)s)")
@@ -199,6 +216,8 @@ def main(argv=None):
         V, F = disk_mesh()
         name = "generated disk"
     print(f"mesh: {name}, {V.shape[0]} vertices, {F.shape[0]} triangles")
+    # Create the output directory before the solve, so that a bad path fails at once.
+    prefix = output_prefix(args.output_dir, args.mesh)
     uv, result = parametrize(V, F, verbose=0 if args.quiet else 1, tol=args.tol, maxiter=args.maxiter)
     areas = signed_areas(uv, F)
     inverted = int(np.sum(areas <= 0))
@@ -206,14 +225,9 @@ def main(argv=None):
     print(f"iterations: {result.nit}, status: {result.message}")
     print(f"inverted triangles: {inverted}")
 
-    directory = os.path.dirname(args.out)
-    if directory:
-        os.makedirs(directory, exist_ok=True)
-    # A prefix given with one of the two suffixes ("-o uv.obj") names the same files.
-    prefix = args.out[:-4] if args.out.lower().endswith((".obj", ".png")) else args.out
     write_obj(prefix + ".obj", V, uv, F)
-    plot_layout(prefix + ".png", uv, F, f"{name}: symmetric Dirichlet {result.fun:.3f}")
-    print(f"wrote {prefix}.obj and {prefix}.png")
+    print(f"wrote {prefix}.obj")
+    write_plot(prefix + ".png", plot_layout, uv, F, f"{name}: symmetric Dirichlet {result.fun:.3f}", dpi=150)
     return {"energy": result.fun, "iterations": result.nit, "inverted": inverted, "success": result.success,
             "result": result}
 

@@ -11,17 +11,16 @@ minimize ½ Σ C² ρ(r_i² / C²) with C = f_scale = 0.1 and ρ the soft-L1 or 
 loss, solved by Levenberg-Marquardt on iteratively reweighted residuals; they
 should recover (a, k, c) to within the noise. Writes ``robust_curve_fit.png``.
 
-Run: ``python -m dualtape.examples.robust_curve_fit -o OUTPUT_DIR``
+Run: ``python -m dualtape.examples.robust_curve_fit [-o DIR]``
 """
 
 from __future__ import annotations
 
-import argparse
-import os
 
 import numpy as np
 
 import dualtape as dt
+from dualtape.examples._output import make_parser, new_figure, output_path, write_plot
 
 TRUE_PARAMS = np.array([4.0, 0.9, 0.6])
 
@@ -45,12 +44,8 @@ def decay_residuals(t, y) -> dt.Residuals:
     return dt.Residuals(residual, np.zeros((t.size, 1), dtype=int), dim=3, params=np.column_stack([t, y]))
 
 
-def plot(t, y, outliers, fits, filename):
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
-
-    figure = Figure(figsize=(6.5, 4.5))
-    FigureCanvasAgg(figure)
+def plot(t, y, outliers, fits):
+    figure = new_figure((6.5, 4.5))
     axes = figure.add_subplot(1, 1, 1)
     inliers = np.setdiff1d(np.arange(t.size), outliers)
     axes.plot(t[inliers], y[inliers], ".", color="0.4", label="samples")
@@ -63,13 +58,12 @@ def plot(t, y, outliers, fits, filename):
     axes.set_title("Exponential decay: plain and robust fits")
     axes.legend(fontsize=8)
     figure.tight_layout()
-    figure.savefig(filename, dpi=120)
+    return figure
 
 
 def main(argv=None):
     """Run the example; return each fit and its max-norm error against the true parameters."""
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("-o", "--output-dir", default=".", help="directory for the PNG (default: .)")
+    parser = make_parser("robust_curve_fit", __doc__, "robust_curve_fit.png")
     parser.add_argument("-n", "--samples", type=int, default=80, help="number of samples (default: 80)")
     args = parser.parse_args(argv)
 
@@ -90,13 +84,8 @@ def main(argv=None):
         print(f"{label:<8} {result.x[0]:>8.4f} {result.x[1]:>8.4f} {result.x[2]:>8.4f} {error:>10.3e} "
               f"{result.nit:>10d}")
 
-    os.makedirs(args.output_dir, exist_ok=True)
-    filename = os.path.join(args.output_dir, "robust_curve_fit.png")
-    try:
-        plot(t, y, outliers, {label: result.x for label, result in results.items()}, filename)
-        print(f"wrote {filename}")
-    except ImportError:
-        print("skipped the plot: matplotlib is missing (pip install matplotlib)")
+    fits = {label: result.x for label, result in results.items()}
+    write_plot(output_path(args.output_dir, "robust_curve_fit.png"), plot, t, y, outliers, fits)
     return numbers
 
 

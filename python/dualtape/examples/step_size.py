@@ -10,17 +10,16 @@ max |∇f| ≤ 1e-8. The start (κ, 1) is the worst case of steepest descent wit
 line search: the iterates zig-zag across the valley and the error falls by only
 (κ − 1)/(κ + 1) per iteration. It writes ``step_size.png``.
 
-Run: ``python -m dualtape.examples.step_size -o OUTPUT_DIR``
+Run: ``python -m dualtape.examples.step_size [-o DIR]``
 """
 
 from __future__ import annotations
 
-import argparse
-import os
 
 import numpy as np
 
 from dualtape.optimize import Problem, Status, run
+from dualtape.examples._output import make_parser, new_figure, output_path, write_plot
 
 KAPPAS = (10.0, 100.0)
 GTOL = 1e-8
@@ -47,13 +46,9 @@ def quadratic_problem(kappa):
                                  grad=lambda x: scales * x)
 
 
-def plot(curves, filename):
-    """Plot f against the iteration for each κ and strategy."""
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
-
-    figure = Figure(figsize=(11, 4.5))
-    FigureCanvasAgg(figure)
+def plot(curves):
+    """Plot f against the iteration for each κ and strategy and return the figure."""
+    figure = new_figure((11, 4.5))
     for index, kappa in enumerate(KAPPAS):
         axes = figure.add_subplot(1, len(KAPPAS), index + 1)
         for label, values in curves[kappa].items():
@@ -68,13 +63,12 @@ def plot(curves, filename):
         axes.set_title(f"condition number κ = {kappa:g}")
         axes.legend(fontsize=7)
     figure.tight_layout()
-    figure.savefig(filename, dpi=120)
+    return figure
 
 
 def main(argv=None):
     """Run the example; return {κ: {label: (iterations, status)}}."""
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("-o", "--output-dir", default=".", help="directory for the PNG (default: .)")
+    parser = make_parser("step_size", __doc__, "step_size.png")
     args = parser.parse_args(argv)
 
     table = {}
@@ -90,13 +84,7 @@ def main(argv=None):
             outcome = "converged" if result.success else Status.NAMES[result.status]
             print(f"{kappa:>6g}  {label:<28} {result.nit:>10d}  {outcome}")
 
-    os.makedirs(args.output_dir, exist_ok=True)
-    filename = os.path.join(args.output_dir, "step_size.png")
-    try:
-        plot(curves, filename)
-        print(f"wrote {filename}")
-    except ImportError:
-        print("skipped the plot: matplotlib is missing (pip install matplotlib)")
+    write_plot(output_path(args.output_dir, "step_size.png"), plot, curves)
     return table
 
 

@@ -22,19 +22,18 @@ Closed-form check: when both handles move by one rigid motion, the minimizer is
 that rigid motion of the rest shape, with energy 6 Σ_t V_t. The example runs it
 first and prints the distance to the rigid map, then runs the twist and prints
 the smallest det J (> 0 means no tetrahedron inverted) and the energy. It writes
-PREFIX.png with the deformed surface colored by distortion.
+volumetric_deformation.png with the deformed surface colored by distortion.
 
 The default mesh is cube_48k.obj of the shared test meshes (9,261 vertices, 48,000
 tetrahedra). Each of its ``f`` lines contains the four vertex indices of a
 tetrahedron. ``--cells N`` uses a generated cube of N³ cells of 6 tetrahedra
 instead.
 
-Run: ``python -m dualtape.examples.volumetric_deformation [MESH] [-o PREFIX] [--cells N]``
+Run: ``python -m dualtape.examples.volumetric_deformation [MESH] [-o DIR] [--cells N]``
 """
 
 from __future__ import annotations
 
-import argparse
 import math
 import os
 from pathlib import Path
@@ -42,6 +41,7 @@ from pathlib import Path
 import numpy as np
 
 import dualtape as dt
+from dualtape.examples._output import make_parser, new_figure, output_path, write_plot
 
 DEFAULT_MESH = Path(__file__).resolve().parents[3].parent / "shared" / "data" / "meshes" / "cube_48k.obj"
 GENERATED_CELLS = 8  # cube used when no mesh is given and cube_48k.obj is not found
@@ -195,9 +195,7 @@ def deform(rest, tets, target, steps: int = 1, verbose: int = 0, tol: float = 1e
     return x, results
 
 
-def plot(filename: str, x: np.ndarray, tets: np.ndarray, rest: np.ndarray, title: str) -> None:
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
+def plot(x: np.ndarray, tets: np.ndarray, rest: np.ndarray, title: str):
     from mpl_toolkits.mplot3d.art3d import Poly3DCollection
 
     faces = boundary_faces(x, tets)
@@ -216,8 +214,7 @@ def plot(filename: str, x: np.ndarray, tets: np.ndarray, rest: np.ndarray, title
     import matplotlib
 
     colors = matplotlib.colormaps["coolwarm"](0.5 + 0.5 * stretch / limit)
-    figure = Figure(figsize=(7, 7))
-    FigureCanvasAgg(figure)
+    figure = new_figure((7, 7))
     axes = figure.add_subplot(projection="3d")
     axes.add_collection3d(Poly3DCollection(x[faces], facecolors=colors, edgecolors=(0, 0, 0, 0.2), linewidths=0.1))
     low, high = x.min(axis=0), x.max(axis=0)
@@ -228,18 +225,15 @@ def plot(filename: str, x: np.ndarray, tets: np.ndarray, rest: np.ndarray, title
     axes.set_box_aspect((1, 1, 1))
     axes.view_init(elev=np.degrees(elevation), azim=np.degrees(azimuth))
     axes.set_title(title + "\ncolor: log area ratio of boundary triangles")
-    figure.savefig(filename, dpi=120, bbox_inches="tight")
+    return figure
 
 
 def main(argv=None):
     """Run the rigid check and the twist; return their numbers."""
-    parser = argparse.ArgumentParser(prog="python -m dualtape.examples.volumetric_deformation",
-                                     description=__doc__.splitlines()[0])
+    parser = make_parser("volumetric_deformation", __doc__, "volumetric_deformation.png")
     parser.add_argument("mesh", nargs="?", default=None,
                         help="tetrahedral OBJ mesh (default: cube_48k.obj of the shared test meshes if "
                              f"found, else a generated cube of {GENERATED_CELLS}³ cells)")
-    parser.add_argument("-o", "--output", default="volumetric_deformation",
-                        help="output path prefix: writes PREFIX.png (default: %(default)s)")
     parser.add_argument("--cells", type=int, default=0,
                         help="use a generated cube of N³ cells instead of a mesh file (default: read the mesh)")
     parser.add_argument("--angle", type=float, default=90.0, help="twist of the top face in degrees (default: %(default)s)")
@@ -297,12 +291,8 @@ def main(argv=None):
           f"inverted tetrahedra: {int(np.sum(determinants <= 0))}, "
           f"Newton iterations per step: {[result.nit for result in results]}")
 
-    filename = args.output + ".png"
-    directory = os.path.dirname(filename)
-    if directory:
-        os.makedirs(directory, exist_ok=True)
-    plot(filename, x, tets, rest, f"{name}: twist {args.angle:g}°, symmetric Dirichlet {energy:.4f}")
-    print(f"wrote {filename}")
+    title = f"{name}: twist {args.angle:g}°, symmetric Dirichlet {energy:.4f}"
+    write_plot(output_path(args.output_dir, "volumetric_deformation.png"), plot, x, tets, rest, title)
     return {"rigid_error": rigid_error, "rigid_energy": rigid_energy, "rest_energy": 6.0 * volume,
             "energy": energy, "min_det": float(determinants.min()), "inverted": int(np.sum(determinants <= 0)),
             "iterations": [result.nit for result in results], "x": x, "tets": tets, "rest": rest}

@@ -1,0 +1,58 @@
+"""Command line and output files shared by the examples.
+
+Every example takes ``-o DIR`` (default: the current directory), creates DIR if it
+is missing and writes its files into it, named after the example. The
+parametrization example names them after its mesh instead.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import os
+from typing import Callable, Optional
+
+
+def make_parser(name: str, doc: str, outputs: str, extra_help: str = "") -> argparse.ArgumentParser:
+    """Create the parser of example `name` with its ``-o/--output-dir`` option.
+
+    The description is the first line of `doc`. The help text of ``-o`` names
+    `outputs`, the files that the example writes there, and ends with `extra_help`.
+    """
+    parser = argparse.ArgumentParser(prog=f"python -m dualtape.examples.{name}",
+                                     description=doc.strip().splitlines()[0])
+    parser.add_argument("-o", "--output-dir", default=".", metavar="DIR",
+                        help=f"output directory for {outputs}, created if missing (default: the "
+                             f"current directory). {extra_help}".rstrip())
+    return parser
+
+
+def output_path(directory: str, filename: str) -> str:
+    """Create `directory` if it is missing and return the path of `filename` in it."""
+    os.makedirs(directory, exist_ok=True)
+    return os.path.join(directory, filename)
+
+
+def new_figure(figsize: tuple):
+    """Create a matplotlib Figure with an Agg canvas, so that pyplot's global state is not used."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    figure = Figure(figsize=figsize)
+    FigureCanvasAgg(figure)
+    return figure
+
+
+def write_plot(filename: str, plot: Callable, *args, dpi: int = 120) -> Optional[str]:
+    """Save the figure returned by ``plot(*args)`` as `filename` and print its path.
+
+    Returns the path. Without matplotlib, nothing is drawn, the printed line names
+    the package to install, and the return value is None.
+    """
+    if importlib.util.find_spec("matplotlib") is None:
+        print(f"skipped {os.path.basename(filename)}: matplotlib is missing (pip install matplotlib)")
+        return None
+    figure = plot(*args)
+    figure.savefig(filename, dpi=dpi, bbox_inches="tight")
+    print(f"wrote {filename}")
+    return filename
