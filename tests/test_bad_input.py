@@ -293,7 +293,8 @@ def test_element_energy_function_branch_on_symbol():
 @pytest.mark.parametrize("x, error, fragment", [
     (np.zeros(5), ValueError, r"x has shape \(5,\); expected \(3, 2\) or \(6,\)"),
     (np.zeros((2, 3)), ValueError, r"x has shape \(2, 3\)"),
-    (np.full((3, 2), np.nan), ValueError, "x contains NaN or inf at flat index 0"),
+    (np.full((3, 2), np.nan), ValueError,
+     r"x must contain only finite numbers, but x\[0, 0\] = nan \(flat index 0, the first of 6 non-finite entries\)"),
     (np.zeros((3, 2), dtype=complex), TypeError, "x must be a real float array"),
     (np.zeros((3, 2), dtype=object), TypeError, "x must be a real float array; got dtype object"),
 ])
@@ -378,7 +379,7 @@ def test_objective_bad_x(objective, method):
     call = getattr(objective, method)
     with pytest.raises(ValueError, match=r"x has shape \(5,\); expected \(3, 2\) or \(6,\)"):
         call(np.zeros(5))
-    with pytest.raises(ValueError, match="x contains NaN or inf at flat index 3"):
+    with pytest.raises(ValueError, match=r"x must contain only finite numbers, but x\[3\] = inf$"):
         call(np.array([0.0, 1.0, 2.0, np.inf, 1.0, 0.0]))
     with pytest.raises(TypeError, match="x must be a real float array; got dtype complex128"):
         call(np.zeros(6, dtype=complex))
@@ -441,12 +442,61 @@ def test_minimize_bad_arguments(objective):
 
 @pytest.mark.parametrize("x0, error, fragment", [
     (np.zeros(5), ValueError, r"x0 has shape \(5,\)"),
-    (np.full((3, 2), np.nan), ValueError, "x0 contains NaN or inf"),
+    (np.full((3, 2), np.nan), ValueError, r"x0 must contain only finite numbers, but x0\[0, 0\] = nan"),
     (np.zeros((3, 2), dtype=complex), TypeError, "x0 must be a real float array"),
 ])
 def test_minimize_bad_start(objective, x0, error, fragment):
     with pytest.raises(error, match=fragment):
         dt.minimize(objective, x0)
+
+
+def edge_length_sum(x):
+    """The energy of `edge_energy` as a plain function of x (3 × 2)."""
+    return dt.dot(x[1] - x[0], x[1] - x[0]) + 2.0 * dt.dot(x[2] - x[1], x[2] - x[1])
+
+
+NON_FINITE_START_MESSAGE = ("x0 must contain only finite numbers, but x0[1, 1] = inf "
+                            "(flat index 3, the first of 2 non-finite entries)")
+
+
+@pytest.mark.parametrize("method", ["newton", "lbfgs", "gd", "sgd", "momentum", "nesterov", "rmsprop",
+                                    "adam", "penalty", "augmented-lagrangian"])
+@pytest.mark.parametrize("kind", ["objective", "function"])
+def test_minimize_non_finite_start_same_error(objective, method, kind):
+    fun = objective if kind == "objective" else edge_length_sum
+    constraints = None
+    if method in ("penalty", "augmented-lagrangian"):
+        constraints = [dt.Equality(lambda x: x[0, 0] - 1.0)]
+    x0 = X.copy()
+    x0[1, 1] = np.inf
+    x0[2, 0] = np.nan
+    with pytest.raises(ValueError) as error:
+        dt.minimize(fun, x0, method=method, constraints=constraints)
+    assert str(error.value) == NON_FINITE_START_MESSAGE
+
+
+@pytest.mark.parametrize("method", ["lm", "gauss-newton"])
+def test_least_squares_non_finite_start(method):
+    resid = dt.Residuals(lambda x, p: x[1] - x[0] - p, np.array([[0, 1], [1, 2]]), 2,
+                         np.array([[1.0, 0.0], [0.0, 1.0]]))
+    x0 = X.copy()
+    x0[1, 1] = np.inf
+    x0[2, 0] = np.nan
+    with pytest.raises(ValueError) as error:
+        dt.least_squares(resid, x0, method=method)
+    assert str(error.value) == NON_FINITE_START_MESSAGE
+
+
+@pytest.mark.parametrize("x0, message", [
+    (np.array([1.0, np.nan]), "x0 must contain only finite numbers, but x0[1] = nan"),
+    (np.array([np.inf, 0.0, -np.inf]),
+     "x0 must contain only finite numbers, but x0[0] = inf (the first of 2 non-finite entries)"),
+    (np.float64(np.nan), "x0 must contain only finite numbers, but x0 = nan"),
+])
+def test_minimize_non_finite_start_shapes(x0, message):
+    with pytest.raises(ValueError) as error:
+        dt.minimize(lambda x: (x * x).sum(), x0, method="lbfgs")
+    assert str(error.value) == message
 
 
 # -- package functions, energies, geometry ---------------------------------------

@@ -8,6 +8,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from . import _core
+from ._checks import check_finite
 from .tracing import Recorder, Symbol, Tape, _call_traced, _symbols
 
 __all__ = ["ElementEnergy", "Objective", "as_variables"]
@@ -103,9 +104,7 @@ def as_variables(x, n_blocks: int, dim: int, name: str = "x", context: str = "")
         if not (dim == 1 and array.shape == (n, 1)):
             raise ValueError(f"{name} has shape {array.shape}; expected {expected}{context}")
     flat = np.ascontiguousarray(array, dtype=np.float64).reshape(-1)
-    if not np.all(np.isfinite(flat)):
-        index = int(np.flatnonzero(~np.isfinite(flat))[0])
-        raise ValueError(f"{name} contains NaN or inf at flat index {index}")
+    check_finite(flat.reshape(array.shape), name)
     return flat, array.shape
 
 

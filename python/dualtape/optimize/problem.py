@@ -23,6 +23,8 @@ import copy
 import numpy as np
 import scipy.sparse as sp
 
+from .._checks import check_finite
+
 __all__ = ["Problem"]
 
 
@@ -38,9 +40,7 @@ def _as_start(x0, argument="x0"):
     array = np.array(array, dtype=np.float64)
     if array.size == 0:
         raise ValueError(f"{argument} must not be empty, got shape {array.shape}")
-    if not np.all(np.isfinite(array)):
-        bad = int(np.flatnonzero(~np.isfinite(array.ravel()))[0])
-        raise ValueError(f"{argument} must be finite, got {array.ravel()[bad]} at flat index {bad}")
+    check_finite(array, argument)
     return array
 
 
