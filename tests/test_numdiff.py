@@ -11,7 +11,8 @@ import dualtape
 from dualtape import _math as dm
 from dualtape import numdiff
 from dualtape.dual import Dual
-from dualtape.numdiff import NotComplexAnalyticError, check_gradient, gradient, hessian, jacobian
+from dualtape.numdiff import (GradientCheckError, NotComplexAnalyticError, check_gradient, gradient, hessian,
+                              jacobian)
 
 METHODS = ("central", "forward", "complex")
 
@@ -385,10 +386,79 @@ def test_check_gradient_fails_wrong_entry():
     x = np.array([1.5, 0.4, 2.5])
     wrong = mixed_gradient(x)
     wrong[1] *= 1 + 1e-6
-    result = check_gradient(mixed, x, grad=wrong)
+    result = check_gradient(mixed, x, grad=wrong, raise_on_failure=False)
     assert not result.passed
+    assert not result
     assert result.entry_passed.tolist() == [True, False, True]
     assert result.ad_source == "grad argument"
+    assert result.worst_index == (1,)
+
+
+def test_check_gradient_raises_by_default():
+    x = np.array([1.5, 0.4, 2.5])
+    wrong = mixed_gradient(x)
+    wrong[1] *= 1 + 1e-6
+    wrong[2] *= 1 + 1e-3
+    with pytest.raises(GradientCheckError) as error:
+        check_gradient(mixed, x, grad=wrong)
+    assert isinstance(error.value, AssertionError)
+    lines = str(error.value).splitlines()
+    assert lines[0].startswith("gradient check FAILED: max rel error ")
+    assert f"at entry [2] (AD {wrong[2]:.9e}, complex step " in lines[0]
+    assert "2 of 3 entries failed" in lines[0]
+    assert lines[1].split()[0] == "entry"
+    # Only the failed entries, worst first.
+    assert [line.split()[0] for line in lines[2:4]] == ["[2]", "[1]"]
+    assert all(line.endswith("NO") for line in lines[2:4])
+    assert lines[4] == "Pass raise_on_failure=False to get the result instead of this error."
+    assert error.value.result.entry_passed.tolist() == [True, False, False]
+
+
+def test_check_gradient_error_lists_at_most_ten():
+    x = np.linspace(0.5, 2.0, 15)
+    wrong = 3 * x ** 2 * (1 + np.arange(1, 16) * 1e-3)
+    with pytest.raises(GradientCheckError) as error:
+        check_gradient(lambda v: np.sum(v ** 3), x, grad=wrong)
+    lines = str(error.value).splitlines()
+    rows = [line for line in lines if line.endswith("NO")]
+    assert len(rows) == 10
+    # The relative error grows with the index, so the worst entry is the last one.
+    assert rows[0].split()[0] == "[14]"
+    assert rows[-1].split()[0] == "[5]"
+    assert "... and 5 more failed entries (print the result for all)" in lines
+    assert len(str(error.value.result).splitlines()) == 1 + 15 + 1
+
+
+def test_check_gradient_repr_names_worst_entry():
+    x = np.array([[1.0, 2.0], [0.5, -0.3]])
+    exact = 3 * x ** 2
+    wrong = exact.copy()
+    wrong[1, 0] *= 1.01
+    result = check_gradient(lambda v: np.sum(v ** 3), x, grad=wrong, raise_on_failure=False)
+    text = repr(result)
+    assert text.startswith("GradientCheckResult(gradient check FAILED: max rel error 9.901e-03 > tolerance")
+    assert f"at entry [1, 0] (AD {wrong[1, 0]:.9e}, complex step {exact[1, 0]:.9e})" in text
+    assert "1 of 4 entries failed" in text
+    assert str(result).splitlines()[-1] == result.summary()
+
+    passed = check_gradient(lambda v: np.sum(v ** 3), x, grad=exact)
+    assert passed
+    assert repr(passed).startswith("GradientCheckResult(gradient check passed: max rel error ")
+
+
+def test_check_gradient_verbose_prints_before_raising(capsys):
+    x = np.array([1.5, 0.4, 2.5])
+    with pytest.raises(GradientCheckError):
+        check_gradient(mixed, x, grad=mixed_gradient(x) * 1.5, verbose=True)
+    lines = capsys.readouterr().out.splitlines()
+    assert len(lines) == 1 + 3 + 1
+    assert lines[-1].startswith("gradient check FAILED")
+
+
+@pytest.mark.parametrize("flag", [None, 1, "yes"])
+def test_check_gradient_rejects_bad_raise_flag(flag):
+    with pytest.raises(TypeError, match=f"raise_on_failure must be True or False; got {flag!r}"):
+        check_gradient(mixed, np.array([1.5, 0.4, 2.5]), raise_on_failure=flag)
 
 
 def test_check_gradient_falls_back_to_central():
@@ -404,8 +474,10 @@ def test_check_gradient_falls_back_to_central():
     assert "abs" in result.complex_step_error
     np.testing.assert_allclose(result.ad, exact, rtol=1e-14)
 
-    wrong = check_gradient(f, x, grad=lambda v: exact * np.array([1.0, 1.001]))
+    wrong = check_gradient(f, x, grad=lambda v: exact * np.array([1.0, 1.001]), raise_on_failure=False)
     assert not wrong.passed
+    with pytest.raises(GradientCheckError, match="Reference: central difference"):
+        check_gradient(f, x, grad=lambda v: exact * np.array([1.0, 1.001]))
 
 
 def test_check_gradient_at_stationary_point(monkeypatch):
@@ -424,7 +496,7 @@ def test_check_gradient_zero_scale_mistake_fails():
     # a gradient of magnitude 1e-9 that is off by 10% must fail despite its size
     x = np.array([0.3, 0.8])
     exact = 1e-9 * np.array([2 * 0.3, 1.0])
-    result = check_gradient(lambda v: 1e-9 * (v[0] ** 2 + v[1]), x, grad=exact * 1.1)
+    result = check_gradient(lambda v: 1e-9 * (v[0] ** 2 + v[1]), x, grad=exact * 1.1, raise_on_failure=False)
     assert not result.passed
 
 
@@ -529,5 +601,5 @@ def test_dual_and_complex_step_agree(x0, x1):
 
 def test_module_exports():
     for name in ("gradient", "jacobian", "hessian", "check_gradient", "GradientCheckResult",
-                 "NotComplexAnalyticError"):
+                 "GradientCheckError", "NotComplexAnalyticError"):
         assert hasattr(numdiff, name)

@@ -12,7 +12,7 @@ from .dual import Dual, derivative
 from .autodiff import grad, hessian, jacobian, jvp, value_and_grad, vjp
 from .elements import ElementEnergy, Objective
 from .least_squares import least_squares
-from .numdiff import GradientCheckResult, check_gradient
+from .numdiff import GradientCheckError, GradientCheckResult, check_gradient
 from ._math import NotComplexAnalyticError
 from .minimize import minimize
 from .optimize import Equality, Inequality, KKTSingularError, solve_kkt
@@ -38,7 +38,7 @@ def get_num_threads() -> int:
 
 
 __all__ = [
-    "Dual", "GradientCheckResult", "NotComplexAnalyticError", "check_gradient", "derivative", "numdiff",
+    "Dual", "GradientCheckError", "GradientCheckResult", "NotComplexAnalyticError", "check_gradient", "derivative", "numdiff",
     "grad", "graph", "hessian", "jacobian", "jvp", "value_and_grad", "vjp",
     "ElementEnergy", "Equality", "Inequality", "KKTSingularError", "Objective", "OptimizeResult", "Residuals", "Status", "StopRequest", "Symbol", "Tape",
     "TracingError", "abs", "acos", "asin", "atan", "atan2", "cos", "cosh", "cross", "det", "dot",

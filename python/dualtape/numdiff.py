@@ -52,7 +52,7 @@ from ._math import NotComplexAnalyticError
 from .dual import Dual, _forward_gradient
 
 __all__ = [
-    "gradient", "jacobian", "hessian", "check_gradient", "GradientCheckResult",
+    "gradient", "jacobian", "hessian", "check_gradient", "GradientCheckResult", "GradientCheckError",
     "NotComplexAnalyticError", "COMPLEX_STEP",
 ]
 
@@ -560,11 +560,17 @@ _TOLERANCES = {
 }
 
 
-@dataclass
+# Rows of the per-entry table in the message of GradientCheckError.
+_ERROR_TABLE_ROWS = 10
+
+
+@dataclass(repr=False)
 class GradientCheckResult:
     """Per-entry comparison of an AD gradient with numerical estimates.
 
-    Arrays are float64 and shaped like x.
+    Arrays are float64 and shaped like x. ``bool(result)`` is ``result.passed``.
+    ``repr`` and the last line of ``str`` give the verdict and the worst entry,
+    and ``str`` starts with the per-entry table.
 
     Attributes
     ----------
@@ -614,43 +620,84 @@ class GradientCheckResult:
         """True when every entry is within the tolerance."""
         return bool(np.all(self.entry_passed))
 
+    def __bool__(self) -> bool:
+        return self.passed
+
     @property
     def max_rel_error(self) -> float:
         return float(np.max(self.rel_error))
 
+    @property
+    def worst_index(self) -> tuple:
+        """Index into x of the entry with the largest relative error."""
+        return tuple(int(i) for i in np.unravel_index(int(np.argmax(self.rel_error)), self.ad.shape))
+
     def summary(self) -> str:
-        """Return one line: passed or failed, the largest error against the tolerance."""
+        """Return one line: passed or FAILED, the worst entry against the tolerance, the counts."""
         verdict = "passed" if self.passed else "FAILED"
-        failed = int(np.count_nonzero(~self.entry_passed))
+        worst = int(np.argmax(self.rel_error))
+        reference = self.complex_step if self.reference == "complex step" else self.central
         line = (f"gradient check {verdict}: max rel error {self.max_rel_error:.3e} "
-                f"{'<=' if self.passed else '>'} tolerance {self.tolerance:.1e} "
-                f"(reference: {self.reference}, AD: {self.ad_source}")
+                f"{'<=' if self.passed else '>'} tolerance {self.tolerance:.1e} at entry "
+                f"{_entry_label(worst, self.ad.shape)} (AD {self.ad.ravel()[worst]:.9e}, "
+                f"{self.reference} {reference.ravel()[worst]:.9e})")
+        failed = int(np.count_nonzero(~self.entry_passed))
         if failed:
             line += f", {failed} of {self.ad.size} entries failed"
-        return line + ")"
+        return line + f". Reference: {self.reference}, AD: {self.ad_source}."
 
     def table(self) -> str:
         """Return the per-entry table under a header, followed by the summary line."""
-        labels = [_entry_label(j, self.ad.shape) for j in range(self.ad.size)]
-        width = max(7, max(len(label) for label in labels))
+        return "\n".join(self._rows(range(self.ad.size)) + [self.summary()])
+
+    def failure_report(self, max_rows: int = _ERROR_TABLE_ROWS) -> str:
+        """Return the summary line over the table of the failed entries, worst first.
+
+        At most `max_rows` rows are shown, then a line counts the rest.
+        """
+        failed = np.flatnonzero(~self.entry_passed.ravel())
+        order = failed[np.argsort(-self.rel_error.ravel()[failed], kind="stable")]
+        lines = [self.summary()] + self._rows(order[:max_rows].tolist())
+        if order.size > max_rows:
+            lines.append(f"... and {order.size - max_rows} more failed entries (print the result for all)")
+        return "\n".join(lines)
+
+    def _rows(self, entries) -> list:
+        """Return the table header and one line for each flat index in `entries`."""
+        labels = [_entry_label(j, self.ad.shape) for j in entries]
+        width = max([7] + [len(label) for label in labels])
         header = (f"{'entry':>{width}} {'AD':>16} {'complex step':>16} {'central':>16} "
                   f"{'abs error':>11} {'rel error':>11}  ok")
         lines = [header]
         columns = (self.ad, self.complex_step, self.central, self.abs_error, self.rel_error)
         flat = [column.ravel() for column in columns]
         passed = self.entry_passed.ravel()
-        for j, label in enumerate(labels):
+        for j, label in zip(entries, labels):
             ad, complex_step, central, abs_error, rel_error = (column[j] for column in flat)
             lines.append(
                 f"{label:>{width}} {ad:16.9e} {complex_step:16.9e} {central:16.9e} "
                 f"{abs_error:11.3e} {rel_error:11.3e}  {'yes' if passed[j] else 'NO'}")
         if self.complex_step_error:
             lines.append(f"complex step unavailable: {self.complex_step_error}")
-        lines.append(self.summary())
-        return "\n".join(lines)
+        return lines
 
     def __str__(self) -> str:
         return self.table()
+
+    def __repr__(self) -> str:
+        return f"GradientCheckResult({self.summary()})"
+
+
+class GradientCheckError(AssertionError):
+    """Raised by `check_gradient` when an entry of the gradient is outside the tolerance.
+
+    ``result`` is the `GradientCheckResult`, with the full per-entry table.
+    """
+
+    def __init__(self, result: GradientCheckResult):
+        super().__init__(result.failure_report() + "\nPass raise_on_failure=False to get the result "
+                         "instead of this error.")
+        self.result = result
 
 
 def _ad_gradient(f, x, grad):
@@ -688,8 +735,14 @@ def _validate_gradient(g, x, name):
     return array
 
 
-def check_gradient(f, x, grad=None, verbose=False, tolerance=None):
+def check_gradient(f, x, grad=None, verbose=False, tolerance=None, raise_on_failure=True):
     """Compare an AD gradient with complex-step and central-difference estimates.
+
+    A failed check raises `GradientCheckError` by default, so that it cannot go
+    unnoticed in a script or a test. ``torch.autograd.gradcheck`` also raises by
+    default (``raise_exception=True`` in PyTorch 1.13 and later), while
+    ``scipy.optimize.check_grad`` (SciPy 1.12) returns the 2-norm of the difference
+    and leaves the verdict to the caller.
 
     Parameters
     ----------
@@ -702,16 +755,28 @@ def check_gradient(f, x, grad=None, verbose=False, tolerance=None):
         ``dualtape.grad(f)`` when the package provides it, else forward mode with
         `Dual` numbers (one pass of f for up to 512 variables).
     verbose : bool
-        Print the per-entry table.
+        Print the per-entry table, passed or failed.
     tolerance : float, optional
         Largest accepted relative error (see `GradientCheckResult.rel_error`). Default
         by x's dtype and the reference: float64 1e-8 against the complex step and
         1e-6 against central differences; float32 1e-4 and 1e-2.
+    raise_on_failure : bool
+        True (default): raise `GradientCheckError` when an entry is outside the
+        tolerance. False: return the result in every case, and test ``passed``.
 
     Returns
     -------
     GradientCheckResult
-        Its ``passed`` is True when every entry is within the tolerance.
+        Its ``passed`` (also ``bool(result)``) is True when every entry is within
+        the tolerance. ``print(result)`` shows the per-entry table, and ``repr``
+        the verdict and the worst entry.
+
+    Raises
+    ------
+    GradientCheckError
+        With ``raise_on_failure=True``, when the check fails. The message shows the
+        failed entries, worst first, and the error's ``result`` attribute contains
+        the full comparison.
 
     Notes
     -----
@@ -723,6 +788,8 @@ def check_gradient(f, x, grad=None, verbose=False, tolerance=None):
     x = _validate_x(x)
     if tolerance is not None:
         _validate_tolerance(tolerance)
+    if not isinstance(raise_on_failure, (bool, np.bool_)):
+        raise TypeError(f"raise_on_failure must be True or False; got {raise_on_failure!r}")
 
     value = float(_Function(f, x.shape, scalar=True).real(x.ravel(), "x")[0])
     ad, ad_source = _ad_gradient(f, x, grad)
@@ -751,6 +818,8 @@ def check_gradient(f, x, grad=None, verbose=False, tolerance=None):
         complex_step_error=complex_step_error)
     if verbose:
         print(result.table())
+    if raise_on_failure and not result.passed:
+        raise GradientCheckError(result)
     return result
 
 
