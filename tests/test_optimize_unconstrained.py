@@ -420,6 +420,98 @@ def test_stopping_messages_state_measured_values():
     assert limit.nit == 2
 
 
+SHIFTED_MINIMUM = np.array([3.0, -1.0])
+
+
+def shifted_quadratic(x):
+    """f(x) = (x₀ − 3)² + 2 (x₁ + 1)², minimum 0 at (3, −1)."""
+    return (x[0] - 3.0) ** 2 + 2.0 * (x[1] + 1.0) ** 2
+
+
+def shifted_quadratic_grad(x):
+    return np.array([2.0 * (x[0] - 3.0), 4.0 * (x[1] + 1.0)])
+
+
+def shifted_quadratic_problem():
+    return Problem.from_function(shifted_quadratic, [0.0, 0.0], grad=shifted_quadratic_grad,
+                                 hess=lambda x: np.diag([2.0, 4.0]))
+
+
+def test_adam_defaults_stop_short_of_minimum():
+    # Adam moves each variable by about lr = 1e-3 per iteration, so 1000 iterations
+    # cover a distance of about 1, and the minimum is 3 away in x₀.
+    result = run("adam", shifted_quadratic_problem())
+
+    assert not result.success
+    assert result.status == Status.MAX_ITERATIONS
+    assert result.nit == 1000
+    assert 0.9 < result.x[0] < 1.0
+    final_norm = np.max(np.abs(shifted_quadratic_grad(result.x)))
+    assert final_norm > 1.0
+    assert result.message.startswith(f"iteration limit reached: maxiter = 1000, final max |g_i| = "
+                                     f"{final_norm:.3e} > gtol = 1.000e-06.")
+    assert "tune lr (the last step used lr = 1.000e-03)" in result.message
+    assert "Adam moves each variable by about lr per iteration" in result.message
+
+
+def test_adam_larger_lr_reaches_minimum():
+    result = run("adam", shifted_quadratic_problem(), options={"lr": 0.1})
+
+    assert result.success
+    assert result.status == Status.CONVERGED_GRADIENT
+    assert result.nit < 1000
+    np.testing.assert_allclose(result.x, SHIFTED_MINIMUM, atol=1e-6)
+
+
+@pytest.mark.parametrize("method, options", [
+    ("gd", {}),
+    ("gd", {"line_search": "wolfe"}),
+    ("gd", {"line_search": "fixed", "lr": 0.01}),
+    ("sgd", {}),
+    ("momentum", {}),
+    ("nesterov", {}),
+    ("rmsprop", {}),
+    ("adam", {}),
+    ("lbfgs", {}),
+    ("newton", {}),
+])
+def test_iteration_limit_reports_failure(method, options):
+    problem = rosenbrock_problem()
+
+    result = run(method, problem, options={**options, "maxiter": 3})
+
+    assert not result.success
+    assert result.status == Status.MAX_ITERATIONS
+    assert result.nit == 3
+    assert len(result.history["fun"]) == 4
+    final_norm = np.max(np.abs(rosenbrock_grad(result.x)))
+    assert final_norm > 1e-6
+    assert result.message.startswith(f"iteration limit reached: maxiter = 3, final max |g_i| = "
+                                     f"{final_norm:.3e} > gtol = 1.000e-06. Raise maxiter")
+
+
+@pytest.mark.parametrize("method", ["sgd", "momentum", "nesterov", "rmsprop", "adam"])
+@pytest.mark.parametrize("limit", ["epochs", "maxiter"])
+def test_minibatch_limit_reports_failure(method, limit):
+    problem, a, b = least_squares_sum(n_elements=40)
+    options = {"batch_size": 8, "seed": 0, "lr": 1e-4}
+    options.update({"epochs": 2} if limit == "epochs" else {"maxiter": 7})
+
+    result = run(method, problem, options=options)
+
+    assert not result.success
+    assert result.status == Status.MAX_ITERATIONS
+    final_norm = np.max(np.abs(2 * a.T @ (a @ result.x - b)))
+    if limit == "epochs":
+        assert result.nit == 10
+        expected = "epochs = 2 (10 iterations)"
+    else:
+        assert result.nit == 7
+        expected = "maxiter = 7"
+    assert result.message.startswith(f"iteration limit reached: {expected}, final max |g_i| = "
+                                     f"{final_norm:.3e} > gtol = 1.000e-06. Raise {limit}, or tune lr")
+
+
 def test_result_fields_consistent():
     result = run("lbfgs", rosenbrock_problem())
 

@@ -139,7 +139,19 @@ def minimize(fun, x0, method=None, *, fixed=None, callback=None, verbose: int = 
         Method options. For "newton" on an objective: ``maxiter`` (100), ``tol``
         (1e-10, on the Newton decrement −½ gᵀd), ``gtol`` (1e-8, on ‖g‖₂),
         ``projection`` ("clamp", "abs" or None), ``eps`` (1e-9), ``armijo`` (1e-4),
-        ``shrink`` (0.5), ``max_line_search`` (64).
+        ``shrink`` (0.5), ``max_line_search`` (64). "lbfgs" and the first-order
+        methods take ``maxiter`` (1000), ``gtol`` (1e-6, on max |g_i|), ``xtol``
+        and ``ftol``. The fixed-step methods ("sgd", "momentum", "nesterov",
+        "rmsprop", "adam") also take ``lr`` (1e-3), ``schedule``, ``batch_size``
+        and ``epochs``. Each method's function in `dualtape.optimize` lists all of
+        its options, and `dualtape.optimize.adam` explains how to choose ``lr``:
+        with the defaults, Adam moves each variable by about 1 in all.
+
+    Returns
+    -------
+    OptimizeResult
+        ``success`` is False when the run stopped on the iteration limit, and
+        ``message`` then states the limit and the final gradient norm.
     """
     if isinstance(fun, ElementEnergy):
         fun = fun._as_objective()

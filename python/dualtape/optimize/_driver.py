@@ -188,6 +188,10 @@ def callback_stop_message(nit):
     return f"{Status.NAMES[Status.CALLBACK_STOP]} at iteration {nit}"
 
 
-def max_iterations_message(maxiter, grad_norm, gtol):
-    return (f"{Status.NAMES[Status.MAX_ITERATIONS]}: maxiter = {maxiter}, "
-            f"max |g_i| = {grad_norm:.3e} > gtol = {gtol:.3e}")
+def max_iterations_message(limit, grad_norm, gtol, advice="Raise maxiter to run longer."):
+    """Return the message of a run that reached `limit` (such as "maxiter = 1000") before gtol.
+
+    The message states the limit, the final gradient norm against gtol, and `advice`.
+    """
+    return (f"{Status.NAMES[Status.MAX_ITERATIONS]}: {limit}, final max |g_i| = {grad_norm:.3e} "
+            f"> gtol = {gtol:.3e}. {advice}")

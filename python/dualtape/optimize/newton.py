@@ -173,7 +173,7 @@ def newton(problem, options=None, callback=None, verbose=0):
         if met is None:
             if k >= maxiter:
                 return recorder.result(z, f, g, Status.MAX_ITERATIONS,
-                                       max_iterations_message(maxiter, norm_inf(g), tests.gtol),
+                                       max_iterations_message(f"maxiter = {maxiter}", norm_inf(g), tests.gtol),
                                        nit=k)
             try:
                 d, min_eig, shift = modified_newton_direction(H, g, mode, eps)
