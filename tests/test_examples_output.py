@@ -4,6 +4,7 @@ import importlib
 import importlib.util
 import pkgutil
 
+import numpy as np
 import pytest
 
 import dualtape.examples
@@ -75,3 +76,24 @@ def test_write_plot_skips_without_matplotlib(tmp_path, monkeypatch, capsys):
     assert calls == []
     assert not (tmp_path / "line.png").exists()
     assert "skipped line.png: matplotlib is missing (pip install matplotlib)" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("costs, scale", [
+    ([0.17799, 0.17771, 0.17771], "linear"),
+    ([1e5, 480.0, 420.0, 420.0], "log"),
+    ([0.0, 0.0], "linear"),
+])
+def test_plot_cost_history_picks_scale(costs, scale):
+    pytest.importorskip("matplotlib")
+    figure = _output.new_figure((3, 2))
+    axes = figure.add_subplot()
+
+    _output.plot_cost_history(axes, costs)
+    figure.canvas.draw()
+
+    assert axes.get_yscale() == scale
+    assert axes.get_ylabel() == "cost ½‖r‖²"
+    ticks = axes.get_xticks()
+    np.testing.assert_array_equal(ticks, np.round(ticks))
+    labels = [label.get_text() for label in axes.get_yticklabels()]
+    assert not any("×" in label or "times" in label for label in labels)

@@ -12,6 +12,8 @@ import importlib.util
 import os
 from typing import Callable, Optional
 
+import numpy as np
+
 
 def make_parser(name: str, doc: str, outputs: str, extra_help: str = "") -> argparse.ArgumentParser:
     """Create the parser of example `name` with its ``-o/--output-dir`` option.
@@ -41,6 +43,28 @@ def new_figure(figsize: tuple):
     figure = Figure(figsize=figsize)
     FigureCanvasAgg(figure)
     return figure
+
+
+def plot_cost_history(axes, costs, ylabel: str = "cost ½‖r‖²") -> None:
+    """Plot the cost of each Levenberg-Marquardt iteration into `axes`.
+
+    The y axis is logarithmic when the cost falls by more than a factor of 10, and
+    linear otherwise, where a log axis would label its few ticks in scientific
+    notation.
+    """
+    from matplotlib.ticker import MaxNLocator
+
+    costs = np.asarray(costs, dtype=float)
+    iterations = np.arange(costs.size)
+    if costs.min() > 0 and costs.max() > 10 * costs.min():
+        axes.semilogy(iterations, costs, "o-")
+    else:
+        axes.plot(iterations, costs, "o-")
+        axes.ticklabel_format(axis="y", style="plain", useOffset=False)
+    axes.xaxis.set_major_locator(MaxNLocator(integer=True))
+    axes.set_xlabel("iteration")
+    axes.set_ylabel(ylabel)
+    axes.set_title("Levenberg-Marquardt")
 
 
 def write_plot(filename: str, plot: Callable, *args, dpi: int = 120) -> Optional[str]:

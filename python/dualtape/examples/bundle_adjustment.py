@@ -31,7 +31,7 @@ import numpy as np
 from scipy.spatial.transform import Rotation
 
 import dualtape as dt
-from dualtape.examples._output import make_parser, new_figure, output_path, write_plot
+from dualtape.examples._output import make_parser, new_figure, output_path, plot_cost_history, write_plot
 
 CAMERA_SIZE = 7
 POINT_SIZE = 3
@@ -129,11 +129,7 @@ def plot(jacobian, costs, max_rows=400):
     left.spy(rows[:, used], markersize=0.6, aspect="auto")
     left.set_title(f"J: first {rows.shape[0]} of {jacobian.shape[0]} rows\n"
                    f"({used.size} used columns shown; cameras left, points right)", fontsize=9)
-    right = figure.add_subplot(1, 2, 2)
-    right.semilogy(np.arange(len(costs)), costs, "o-")
-    right.set_xlabel("iteration")
-    right.set_ylabel("cost ½‖r‖² (pixels²)")
-    right.set_title("Levenberg-Marquardt")
+    plot_cost_history(figure.add_subplot(1, 2, 2), costs, "cost ½‖r‖² (pixels²)")
     figure.tight_layout()
     return figure
 

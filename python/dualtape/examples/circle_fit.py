@@ -21,7 +21,7 @@ from __future__ import annotations
 import numpy as np
 
 import dualtape as dt
-from dualtape.examples._output import make_parser, new_figure, output_path, write_plot
+from dualtape.examples._output import make_parser, new_figure, output_path, plot_cost_history, write_plot
 
 TRUE_CIRCLE = np.array([1.5, -0.5, 2.0])
 
@@ -62,11 +62,7 @@ def plot(points, start, fit, costs):
     left.set_aspect("equal")
     left.set_title("Circle fit")
     left.legend(fontsize=8)
-    right = figure.add_subplot(1, 2, 2)
-    right.semilogy(np.arange(len(costs)), costs, "o-")
-    right.set_xlabel("iteration")
-    right.set_ylabel("cost ½‖r‖²")
-    right.set_title("Levenberg-Marquardt")
+    plot_cost_history(figure.add_subplot(1, 2, 2), costs)
     figure.tight_layout()
     return figure
 

@@ -70,7 +70,7 @@ def default_step_errors(x0):
 def plot(steps, errors, ad_error):
     # log axes cannot show 0; an exact result is drawn at the bottom edge instead
     floor = 1e-18
-    figure = new_figure((7, 5))
+    figure = new_figure((9, 5))
     axes = figure.add_subplot(1, 1, 1)
     styles = {"forward": "o-", "central": "s-", "complex": "^-"}
     labels = {"forward": "forward difference", "central": "central difference",
@@ -78,17 +78,16 @@ def plot(steps, errors, ad_error):
     for name, values in errors.items():
         axes.loglog(steps, np.maximum(values, floor), styles[name], label=labels[name])
     axes.loglog(steps, np.full(steps.size, max(ad_error, floor)), "k--", label="AD (Dual number)")
-    axes.axhline(np.finfo(float).eps, color="0.7", linewidth=0.8)
-    axes.text(steps[0], np.finfo(float).eps * 1.5, "machine ε", color="0.4", fontsize=8,
-              ha="right")
-    axes.text(steps[-1], floor * 2, "an error of exactly 0 is drawn at 10⁻¹⁸", color="0.4",
-              fontsize=8, ha="right")
+    axes.axhline(np.finfo(float).eps, color="0.6", linewidth=1.5, linestyle=":", label="machine ε")
+    # The notes go into the legend, and the legend beside the axes, because text
+    # inside the axes covered the curves or the tick labels.
+    axes.plot([], [], " ", label="an error of exactly 0 is drawn at 10⁻¹⁸")
     axes.invert_xaxis()
     axes.set_ylim(floor / 2, 10.0)
     axes.set_xlabel("step h")
     axes.set_ylabel("relative error of f′(1.5)")
     axes.set_title("f(x) = eˣ / √(sin³x + cos³x) at x = 1.5")
-    axes.legend(fontsize=8)
+    axes.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.02, 1.0))
     figure.tight_layout()
     return figure
 

@@ -205,13 +205,20 @@ def solve_plateau(n_rings: int, radius: float = ENNEPER_RADIUS):
 
 
 def plot(catenoid, plateau, a: float):
-    figure = new_figure((14, 4.6))
+    """Draw the catenoid, its radius profile and the Plateau surface, and return the figure."""
+    figure = new_figure((15, 4.8))
+    # The 3-D panels draw their tick labels outside their boxes, so the panels need
+    # more room between them than the default spacing.
+    figure.subplots_adjust(wspace=0.5)
+
     x, faces = catenoid
     axes = figure.add_subplot(1, 3, 1, projection="3d")
     axes.plot_trisurf(x[:, 0], x[:, 1], x[:, 2], triangles=faces, color="#7fa7d9", edgecolor="k",
                       linewidth=0.15, alpha=0.9)
     axes.set_title("catenoid between two rings")
     axes.set_box_aspect((1, 1, 2 * HALF_HEIGHT / (2 * RING_RADIUS)))
+    # The z axis is half as long as the others, so it gets three ticks only.
+    _set_3d_ticks(axes, [-RING_RADIUS, 0.0, RING_RADIUS], [-HALF_HEIGHT, 0.0, HALF_HEIGHT])
 
     axes = figure.add_subplot(1, 3, 2)
     z = np.linspace(-HALF_HEIGHT, HALF_HEIGHT, 200)
@@ -220,7 +227,7 @@ def plot(catenoid, plateau, a: float):
     axes.set_xlabel("radius r")
     axes.set_ylabel("height z")
     axes.set_title("radius profile")
-    axes.legend(fontsize=8)
+    axes.legend(fontsize=8, loc="center right")
 
     x, faces = plateau
     axes = figure.add_subplot(1, 3, 3, projection="3d")
@@ -230,7 +237,19 @@ def plot(catenoid, plateau, a: float):
     wire = enneper(ENNEPER_RADIUS * np.cos(angle), ENNEPER_RADIUS * np.sin(angle))
     axes.plot(wire[:, 0], wire[:, 1], wire[:, 2], "k-", lw=1.5)
     axes.set_title(f"Plateau surface on Enneper's wire, ρ = {ENNEPER_RADIUS}")
+    _set_3d_ticks(axes, [-0.5, 0.0, 0.5], [-0.5, 0.0, 0.5])
     return figure
+
+
+def _set_3d_ticks(axes, xy_ticks, z_ticks) -> None:
+    """Set a few ticks on a 3-D axes and label its axes, so that tick labels do not overlap."""
+    axes.set_xticks(xy_ticks)
+    axes.set_yticks(xy_ticks)
+    axes.set_zticks(z_ticks)
+    axes.tick_params(labelsize=8)
+    axes.set_xlabel("x")
+    axes.set_ylabel("y")
+    axes.set_zlabel("z")
 
 
 def main(argv=None):

@@ -79,7 +79,8 @@ def plot(paths):
     axes.set_xlabel("x")
     axes.set_ylabel("y")
     axes.set_title("Optimizer paths on the Rosenbrock function")
-    axes.legend(fontsize=8, loc="lower right")
+    # Beside the axes: inside, the nine entries would reach down to the paths near the minimum.
+    axes.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.02, 1.0))
     return figure
 
 
