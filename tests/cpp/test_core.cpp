@@ -105,6 +105,9 @@ void test_duals() {
   test_dual_arithmetic(DX::variable(0.7, 0, 2), DX::variable(0.35, 1, 2), "Dual<Dynamic>");
   test_dual_edges(D2::variable(0.0, 0), D2::variable(0.0, 1), "Dual<2>");
   test_dual_edges(DX::variable(0.0, 0, 2), DX::variable(0.0, 1, 2), "Dual<Dynamic>");
+  // Plain products give the same derivatives wherever they are finite.
+  using D2Plain = Dual<double, 2, false>;
+  test_dual_arithmetic(D2Plain::variable(0.7, 0), D2Plain::variable(-0.4, 1), "plain Dual<2>");
 
   // A runtime-sized constant has an empty tangent and mixes with variables.
   const DX constant(2.0);
@@ -286,6 +289,39 @@ void test_hessian_block() {
   }
 }
 
+// The reverse plan's constant second partials of sums, products and squares.
+void test_constant_second_partials() {
+  std::vector<Instruction> code = {
+      {Op::Input, 0}, {Op::Input, 1}, {Op::Mul, 0, 1}, {Op::Square, 2},
+      {Op::Sub, 3, 0}, {Op::Neg, 4}, {Op::Add, 5, 1}, {Op::Sin, 6},
+  };
+  const dualtape::Tape tape(2, 0, code, {7});
+  struct Second {
+    double aa, ab, bb;
+  };
+  const std::vector<std::pair<Op, Second>> expected = {
+      {Op::Mul, {0.0, 1.0, 0.0}}, {Op::Square, {2.0, 0.0, 0.0}}, {Op::Sub, {0.0, 0.0, 0.0}},
+      {Op::Neg, {0.0, 0.0, 0.0}}, {Op::Add, {0.0, 0.0, 0.0}}};
+  int seen = 0;
+  for (const dualtape::ReverseStep& step : tape.reverse_steps()) {
+    const Op op = tape.code()[step.slot].op;
+    const std::string name = dualtape::op_name(op);
+    if (op == Op::Sin) {
+      check(!step.constant_second, "Sin has no constant second partials");
+      continue;
+    }
+    for (const auto& [kind, second] : expected) {
+      if (kind != op) continue;
+      ++seen;
+      check(step.constant_second, name + " has constant second partials");
+      check(step.constant_aa == second.aa && step.constant_ab == second.ab && step.constant_bb == second.bb,
+            name + " second partials (" + std::to_string(step.constant_aa) + ", " + std::to_string(step.constant_ab) +
+                ", " + std::to_string(step.constant_bb) + ")");
+    }
+  }
+  check(seen == 5, "every operation of the tape has a reverse step, got " + std::to_string(seen));
+}
+
 // sqrt(x² + y²)² at the origin, recorded as a tape: zero gradient in every mode.
 void test_tape_zero_rule() {
   std::vector<Instruction> code = {
@@ -375,6 +411,7 @@ int main() {
   test_tape_modes();
   test_batched_lanes();
   test_hessian_block();
+  test_constant_second_partials();
   test_tape_zero_rule();
   test_tape_validation();
   test_objective();

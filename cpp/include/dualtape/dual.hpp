@@ -23,12 +23,65 @@ namespace dualtape {
 /// exact zero to a derivative even where its own local derivative is infinite.
 DUALTAPE_INLINE double times0(double a, double b) { return (a == 0.0 || b == 0.0) ? 0.0 : a * b; }
 
+namespace detail {
+
+/// Tangent of a plain Dual number with N fixed: an array with element-wise loops.
+/// Eigen's fixed-size vectors use explicit SIMD instructions for small N, which stop
+/// the compiler from vectorizing a loop over many Dual numbers; plain loops do not.
+template <typename T, int N>
+struct PlainTangent {
+  T entries[N];
+
+  PlainTangent() = default;
+  template <typename... Entries, std::enable_if_t<sizeof...(Entries) == N && N != 1, int> = 0>
+  PlainTangent(Entries... values) : entries{T(values)...} {}  // NOLINT: like Eigen's Vector2d(x, y)
+
+  static PlainTangent Zero(int = N) {
+    PlainTangent t;
+    t.setZero();
+    return t;
+  }
+  void setZero() {
+    for (int i = 0; i < N; ++i) entries[i] = T(0);
+  }
+  bool isZero() const {
+    for (int i = 0; i < N; ++i)
+      if (entries[i] != T(0)) return false;
+    return true;
+  }
+  int size() const { return N; }
+  T& operator[](int i) { return entries[i]; }
+  const T& operator[](int i) const { return entries[i]; }
+
+  friend PlainTangent operator*(T a, const PlainTangent& g) {
+    PlainTangent r;
+    for (int i = 0; i < N; ++i) r.entries[i] = a * g.entries[i];
+    return r;
+  }
+  friend PlainTangent operator+(const PlainTangent& a, const PlainTangent& b) {
+    PlainTangent r;
+    for (int i = 0; i < N; ++i) r.entries[i] = a.entries[i] + b.entries[i];
+    return r;
+  }
+  friend PlainTangent operator-(const PlainTangent& a) {
+    PlainTangent r;
+    for (int i = 0; i < N; ++i) r.entries[i] = -a.entries[i];
+    return r;
+  }
+};
+
+}  // namespace detail
+
 /// A first-order forward-mode number: value v and tangent g (the derivatives of v
 /// along N directions). N is fixed at compile time, or Eigen::Dynamic for a
-/// runtime-sized tangent.
-template <typename T, int N>
+/// runtime-sized tangent. With Exact (the default) every product obeys the zero
+/// rule; without it (N fixed), products are plain and the tangent is a plain
+/// array, which lets loops over many Dual numbers vectorize (for callers that
+/// detect non-finite results and redo them exactly).
+template <typename T, int N, bool Exact = true>
 struct Dual {
-  using Tangent = Eigen::Matrix<T, N, 1>;
+  static_assert(Exact || N != Eigen::Dynamic, "plain Dual numbers need a fixed number of directions");
+  using Tangent = std::conditional_t<Exact, Eigen::Matrix<T, N, 1>, detail::PlainTangent<T, N>>;
 
   T v = T(0);
   Tangent g;
@@ -49,20 +102,22 @@ struct Dual {
 
 namespace detail {
 
-/// Tangent scaled by a, obeying the zero rule where a is not finite.
-template <typename T, int N>
-DUALTAPE_INLINE typename Dual<T, N>::Tangent scale(T a, const typename Dual<T, N>::Tangent& g) {
-  typename Dual<T, N>::Tangent product = a * g;
+/// Tangent scaled by a, obeying the zero rule where a is not finite (if E).
+template <typename T, int N, bool E = true>
+DUALTAPE_INLINE typename Dual<T, N, E>::Tangent scale(T a, const typename Dual<T, N, E>::Tangent& g) {
+  typename Dual<T, N, E>::Tangent product = a * g;
   // a · g differs from the zero rule only where a product is 0 · inf or 0 · NaN,
   // which leaves a NaN: recompute those rare tangents entry by entry.
-  if (!product.allFinite()) product = g.unaryExpr([a](T x) { return times0(a, x); });
+  if constexpr (E) {
+    if (!product.allFinite()) product = g.unaryExpr([a](T x) { return times0(a, x); });
+  }
   return product;
 }
 
 /// Sum of two tangents where one may be empty (a runtime-sized constant).
-template <typename T, int N>
-DUALTAPE_INLINE typename Dual<T, N>::Tangent add(const typename Dual<T, N>::Tangent& a,
-                                 const typename Dual<T, N>::Tangent& b) {
+template <typename T, int N, bool E = true>
+DUALTAPE_INLINE typename Dual<T, N, E>::Tangent add(const typename Dual<T, N, E>::Tangent& a,
+                                 const typename Dual<T, N, E>::Tangent& b) {
   if constexpr (N == Eigen::Dynamic) {
     if (a.size() == 0) return b;
     if (b.size() == 0) return a;
@@ -75,102 +130,102 @@ DUALTAPE_INLINE typename Dual<T, N>::Tangent add(const typename Dual<T, N>::Tang
 // Arithmetic. Each rule: (a + a'ε) op (b + b'ε) expanded to first order in ε.
 
 // (a + a'ε) + (b + b'ε) = (a + b) + (a' + b')ε
-template <typename T, int N>
-DUALTAPE_INLINE Dual<T, N> operator+(const Dual<T, N>& a, const Dual<T, N>& b) {
-  return {a.v + b.v, detail::add<T, N>(a.g, b.g)};
+template <typename T, int N, bool E>
+DUALTAPE_INLINE Dual<T, N, E> operator+(const Dual<T, N, E>& a, const Dual<T, N, E>& b) {
+  return {a.v + b.v, detail::add<T, N, E>(a.g, b.g)};
 }
 
 // (a + a'ε) − (b + b'ε) = (a − b) + (a' − b')ε
-template <typename T, int N>
-DUALTAPE_INLINE Dual<T, N> operator-(const Dual<T, N>& a, const Dual<T, N>& b) {
-  return {a.v - b.v, detail::add<T, N>(a.g, detail::scale<T, N>(T(-1), b.g))};
+template <typename T, int N, bool E>
+DUALTAPE_INLINE Dual<T, N, E> operator-(const Dual<T, N, E>& a, const Dual<T, N, E>& b) {
+  return {a.v - b.v, detail::add<T, N, E>(a.g, detail::scale<T, N, E>(T(-1), b.g))};
 }
 
-template <typename T, int N>
-DUALTAPE_INLINE Dual<T, N> operator-(const Dual<T, N>& a) {
+template <typename T, int N, bool E>
+DUALTAPE_INLINE Dual<T, N, E> operator-(const Dual<T, N, E>& a) {
   return {-a.v, -a.g};
 }
 
 // (a + a'ε)(b + b'ε) = ab + (a'b + ab')ε
-template <typename T, int N>
-DUALTAPE_INLINE Dual<T, N> operator*(const Dual<T, N>& a, const Dual<T, N>& b) {
-  return {a.v * b.v, detail::add<T, N>(detail::scale<T, N>(b.v, a.g), detail::scale<T, N>(a.v, b.g))};
+template <typename T, int N, bool E>
+DUALTAPE_INLINE Dual<T, N, E> operator*(const Dual<T, N, E>& a, const Dual<T, N, E>& b) {
+  return {a.v * b.v, detail::add<T, N, E>(detail::scale<T, N, E>(b.v, a.g), detail::scale<T, N, E>(a.v, b.g))};
 }
 
 // (a + a'ε)/(b + b'ε) = a/b + (a' − (a/b) b')/b ε
-template <typename T, int N>
-DUALTAPE_INLINE Dual<T, N> operator/(const Dual<T, N>& a, const Dual<T, N>& b) {
+template <typename T, int N, bool E>
+DUALTAPE_INLINE Dual<T, N, E> operator/(const Dual<T, N, E>& a, const Dual<T, N, E>& b) {
   const T q = a.v / b.v;
   const T inverse = T(1) / b.v;
-  return {q, detail::scale<T, N>(inverse,
-                                 detail::add<T, N>(a.g, detail::scale<T, N>(-q, b.g)))};
+  return {q, detail::scale<T, N, E>(inverse,
+                                 detail::add<T, N, E>(a.g, detail::scale<T, N, E>(-q, b.g)))};
 }
 
-template <typename T, int N> DUALTAPE_INLINE Dual<T, N> operator+(const Dual<T, N>& a, T b) { return {a.v + b, a.g}; }
-template <typename T, int N> DUALTAPE_INLINE Dual<T, N> operator+(T a, const Dual<T, N>& b) { return {a + b.v, b.g}; }
-template <typename T, int N> DUALTAPE_INLINE Dual<T, N> operator-(const Dual<T, N>& a, T b) { return {a.v - b, a.g}; }
-template <typename T, int N> DUALTAPE_INLINE Dual<T, N> operator-(T a, const Dual<T, N>& b) { return {a - b.v, -b.g}; }
-template <typename T, int N> DUALTAPE_INLINE Dual<T, N> operator*(const Dual<T, N>& a, T b) { return {a.v * b, detail::scale<T, N>(b, a.g)}; }
-template <typename T, int N> DUALTAPE_INLINE Dual<T, N> operator*(T a, const Dual<T, N>& b) { return {a * b.v, detail::scale<T, N>(a, b.g)}; }
-template <typename T, int N> DUALTAPE_INLINE Dual<T, N> operator/(const Dual<T, N>& a, T b) { return {a.v / b, detail::scale<T, N>(T(1) / b, a.g)}; }
-template <typename T, int N> DUALTAPE_INLINE Dual<T, N> operator/(T a, const Dual<T, N>& b) { return Dual<T, N>(a) / b; }
+template <typename T, int N, bool E> DUALTAPE_INLINE Dual<T, N, E> operator+(const Dual<T, N, E>& a, T b) { return {a.v + b, a.g}; }
+template <typename T, int N, bool E> DUALTAPE_INLINE Dual<T, N, E> operator+(T a, const Dual<T, N, E>& b) { return {a + b.v, b.g}; }
+template <typename T, int N, bool E> DUALTAPE_INLINE Dual<T, N, E> operator-(const Dual<T, N, E>& a, T b) { return {a.v - b, a.g}; }
+template <typename T, int N, bool E> DUALTAPE_INLINE Dual<T, N, E> operator-(T a, const Dual<T, N, E>& b) { return {a - b.v, -b.g}; }
+template <typename T, int N, bool E> DUALTAPE_INLINE Dual<T, N, E> operator*(const Dual<T, N, E>& a, T b) { return {a.v * b, detail::scale<T, N, E>(b, a.g)}; }
+template <typename T, int N, bool E> DUALTAPE_INLINE Dual<T, N, E> operator*(T a, const Dual<T, N, E>& b) { return {a * b.v, detail::scale<T, N, E>(a, b.g)}; }
+template <typename T, int N, bool E> DUALTAPE_INLINE Dual<T, N, E> operator/(const Dual<T, N, E>& a, T b) { return {a.v / b, detail::scale<T, N, E>(T(1) / b, a.g)}; }
+template <typename T, int N, bool E> DUALTAPE_INLINE Dual<T, N, E> operator/(T a, const Dual<T, N, E>& b) { return Dual<T, N, E>(a) / b; }
 
-template <typename T, int N> DUALTAPE_INLINE Dual<T, N>& operator+=(Dual<T, N>& a, const Dual<T, N>& b) { return a = a + b; }
-template <typename T, int N> DUALTAPE_INLINE Dual<T, N>& operator-=(Dual<T, N>& a, const Dual<T, N>& b) { return a = a - b; }
-template <typename T, int N> DUALTAPE_INLINE Dual<T, N>& operator*=(Dual<T, N>& a, const Dual<T, N>& b) { return a = a * b; }
-template <typename T, int N> DUALTAPE_INLINE Dual<T, N>& operator/=(Dual<T, N>& a, const Dual<T, N>& b) { return a = a / b; }
+template <typename T, int N, bool E> DUALTAPE_INLINE Dual<T, N, E>& operator+=(Dual<T, N, E>& a, const Dual<T, N, E>& b) { return a = a + b; }
+template <typename T, int N, bool E> DUALTAPE_INLINE Dual<T, N, E>& operator-=(Dual<T, N, E>& a, const Dual<T, N, E>& b) { return a = a - b; }
+template <typename T, int N, bool E> DUALTAPE_INLINE Dual<T, N, E>& operator*=(Dual<T, N, E>& a, const Dual<T, N, E>& b) { return a = a * b; }
+template <typename T, int N, bool E> DUALTAPE_INLINE Dual<T, N, E>& operator/=(Dual<T, N, E>& a, const Dual<T, N, E>& b) { return a = a / b; }
 
 // Comparisons look at the value only.
-template <typename T, int N> DUALTAPE_INLINE bool operator<(const Dual<T, N>& a, const Dual<T, N>& b) { return a.v < b.v; }
-template <typename T, int N> DUALTAPE_INLINE bool operator<=(const Dual<T, N>& a, const Dual<T, N>& b) { return a.v <= b.v; }
-template <typename T, int N> DUALTAPE_INLINE bool operator>(const Dual<T, N>& a, const Dual<T, N>& b) { return a.v > b.v; }
-template <typename T, int N> DUALTAPE_INLINE bool operator>=(const Dual<T, N>& a, const Dual<T, N>& b) { return a.v >= b.v; }
-template <typename T, int N> DUALTAPE_INLINE bool operator==(const Dual<T, N>& a, const Dual<T, N>& b) { return a.v == b.v; }
-template <typename T, int N> DUALTAPE_INLINE bool operator!=(const Dual<T, N>& a, const Dual<T, N>& b) { return a.v != b.v; }
+template <typename T, int N, bool E> DUALTAPE_INLINE bool operator<(const Dual<T, N, E>& a, const Dual<T, N, E>& b) { return a.v < b.v; }
+template <typename T, int N, bool E> DUALTAPE_INLINE bool operator<=(const Dual<T, N, E>& a, const Dual<T, N, E>& b) { return a.v <= b.v; }
+template <typename T, int N, bool E> DUALTAPE_INLINE bool operator>(const Dual<T, N, E>& a, const Dual<T, N, E>& b) { return a.v > b.v; }
+template <typename T, int N, bool E> DUALTAPE_INLINE bool operator>=(const Dual<T, N, E>& a, const Dual<T, N, E>& b) { return a.v >= b.v; }
+template <typename T, int N, bool E> DUALTAPE_INLINE bool operator==(const Dual<T, N, E>& a, const Dual<T, N, E>& b) { return a.v == b.v; }
+template <typename T, int N, bool E> DUALTAPE_INLINE bool operator!=(const Dual<T, N, E>& a, const Dual<T, N, E>& b) { return a.v != b.v; }
 
 /// Product of two Dual numbers under the zero rule: the value is times0 of the
 /// values, so an exact zero factor gives an exact zero value even against inf or NaN.
-template <typename T, int N>
-DUALTAPE_INLINE Dual<T, N> times0(const Dual<T, N>& a, const Dual<T, N>& b) {
-  Dual<T, N> product = a * b;
+template <typename T, int N, bool E>
+DUALTAPE_INLINE Dual<T, N, E> times0(const Dual<T, N, E>& a, const Dual<T, N, E>& b) {
+  Dual<T, N, E> product = a * b;
   product.v = times0(a.v, b.v);
   return product;
 }
 
 /// f(a + a'ε) = f(a) + f'(a) a' ε for a scalar function with value fa and derivative dfa.
-template <typename T, int N>
-DUALTAPE_INLINE Dual<T, N> chain(const Dual<T, N>& a, T fa, T dfa) {
-  return {fa, detail::scale<T, N>(dfa, a.g)};
+template <typename T, int N, bool E>
+DUALTAPE_INLINE Dual<T, N, E> chain(const Dual<T, N, E>& a, T fa, T dfa) {
+  return {fa, detail::scale<T, N, E>(dfa, a.g)};
 }
 
 // Elementary functions, TinyAD-style drop-in replacements for <cmath>.
 // Derivative conventions at singular points match the tape's op table.
 
-template <typename T, int N> DUALTAPE_INLINE Dual<T, N> sqrt(const Dual<T, N>& a) {
+template <typename T, int N, bool E> DUALTAPE_INLINE Dual<T, N, E> sqrt(const Dual<T, N, E>& a) {
   const T s = std::sqrt(a.v);
   return chain(a, s, a.v == T(0) ? T(0) : T(0.5) / s);  // sqrt'(0) := 0
 }
-template <typename T, int N> DUALTAPE_INLINE Dual<T, N> exp(const Dual<T, N>& a) { const T e = std::exp(a.v); return chain(a, e, e); }
-template <typename T, int N> DUALTAPE_INLINE Dual<T, N> log(const Dual<T, N>& a) { return chain(a, std::log(a.v), T(1) / a.v); }
-template <typename T, int N> DUALTAPE_INLINE Dual<T, N> log1p(const Dual<T, N>& a) { return chain(a, std::log1p(a.v), T(1) / (T(1) + a.v)); }
-template <typename T, int N> DUALTAPE_INLINE Dual<T, N> expm1(const Dual<T, N>& a) { return chain(a, std::expm1(a.v), std::exp(a.v)); }
-template <typename T, int N> DUALTAPE_INLINE Dual<T, N> sin(const Dual<T, N>& a) { return chain(a, std::sin(a.v), std::cos(a.v)); }
-template <typename T, int N> DUALTAPE_INLINE Dual<T, N> cos(const Dual<T, N>& a) { return chain(a, std::cos(a.v), -std::sin(a.v)); }
-template <typename T, int N> DUALTAPE_INLINE Dual<T, N> tan(const Dual<T, N>& a) { const T t = std::tan(a.v); return chain(a, t, T(1) + t * t); }
-template <typename T, int N> DUALTAPE_INLINE Dual<T, N> asin(const Dual<T, N>& a) { return chain(a, std::asin(a.v), T(1) / std::sqrt(T(1) - a.v * a.v)); }
-template <typename T, int N> DUALTAPE_INLINE Dual<T, N> acos(const Dual<T, N>& a) { return chain(a, std::acos(a.v), T(-1) / std::sqrt(T(1) - a.v * a.v)); }
-template <typename T, int N> DUALTAPE_INLINE Dual<T, N> atan(const Dual<T, N>& a) { return chain(a, std::atan(a.v), T(1) / (T(1) + a.v * a.v)); }
-template <typename T, int N> DUALTAPE_INLINE Dual<T, N> sinh(const Dual<T, N>& a) { return chain(a, std::sinh(a.v), std::cosh(a.v)); }
-template <typename T, int N> DUALTAPE_INLINE Dual<T, N> cosh(const Dual<T, N>& a) { return chain(a, std::cosh(a.v), std::sinh(a.v)); }
-template <typename T, int N> DUALTAPE_INLINE Dual<T, N> tanh(const Dual<T, N>& a) { const T t = std::tanh(a.v); return chain(a, t, T(1) - t * t); }
+template <typename T, int N, bool E> DUALTAPE_INLINE Dual<T, N, E> exp(const Dual<T, N, E>& a) { const T e = std::exp(a.v); return chain(a, e, e); }
+template <typename T, int N, bool E> DUALTAPE_INLINE Dual<T, N, E> log(const Dual<T, N, E>& a) { return chain(a, std::log(a.v), T(1) / a.v); }
+template <typename T, int N, bool E> DUALTAPE_INLINE Dual<T, N, E> log1p(const Dual<T, N, E>& a) { return chain(a, std::log1p(a.v), T(1) / (T(1) + a.v)); }
+template <typename T, int N, bool E> DUALTAPE_INLINE Dual<T, N, E> expm1(const Dual<T, N, E>& a) { return chain(a, std::expm1(a.v), std::exp(a.v)); }
+template <typename T, int N, bool E> DUALTAPE_INLINE Dual<T, N, E> sin(const Dual<T, N, E>& a) { return chain(a, std::sin(a.v), std::cos(a.v)); }
+template <typename T, int N, bool E> DUALTAPE_INLINE Dual<T, N, E> cos(const Dual<T, N, E>& a) { return chain(a, std::cos(a.v), -std::sin(a.v)); }
+template <typename T, int N, bool E> DUALTAPE_INLINE Dual<T, N, E> tan(const Dual<T, N, E>& a) { const T t = std::tan(a.v); return chain(a, t, T(1) + t * t); }
+template <typename T, int N, bool E> DUALTAPE_INLINE Dual<T, N, E> asin(const Dual<T, N, E>& a) { return chain(a, std::asin(a.v), T(1) / std::sqrt(T(1) - a.v * a.v)); }
+template <typename T, int N, bool E> DUALTAPE_INLINE Dual<T, N, E> acos(const Dual<T, N, E>& a) { return chain(a, std::acos(a.v), T(-1) / std::sqrt(T(1) - a.v * a.v)); }
+template <typename T, int N, bool E> DUALTAPE_INLINE Dual<T, N, E> atan(const Dual<T, N, E>& a) { return chain(a, std::atan(a.v), T(1) / (T(1) + a.v * a.v)); }
+template <typename T, int N, bool E> DUALTAPE_INLINE Dual<T, N, E> sinh(const Dual<T, N, E>& a) { return chain(a, std::sinh(a.v), std::cosh(a.v)); }
+template <typename T, int N, bool E> DUALTAPE_INLINE Dual<T, N, E> cosh(const Dual<T, N, E>& a) { return chain(a, std::cosh(a.v), std::sinh(a.v)); }
+template <typename T, int N, bool E> DUALTAPE_INLINE Dual<T, N, E> tanh(const Dual<T, N, E>& a) { const T t = std::tanh(a.v); return chain(a, t, T(1) - t * t); }
 // |a|' := sign(a), with 0 at a = 0.
-template <typename T, int N> DUALTAPE_INLINE Dual<T, N> abs(const Dual<T, N>& a) {
+template <typename T, int N, bool E> DUALTAPE_INLINE Dual<T, N, E> abs(const Dual<T, N, E>& a) {
   return chain(a, std::abs(a.v), a.v > T(0) ? T(1) : (a.v < T(0) ? T(-1) : T(0)));
 }
 
 // a^k for a constant exponent k: derivative k a^(k−1), defined as 0 at a = 0 when k < 1
 // and everywhere when k = 0.
-template <typename T, int N> DUALTAPE_INLINE Dual<T, N> pow(const Dual<T, N>& a, T k) {
+template <typename T, int N, bool E> DUALTAPE_INLINE Dual<T, N, E> pow(const Dual<T, N, E>& a, T k) {
   const T value = std::pow(a.v, k);
   T derivative;
   if (k == T(0) || (a.v == T(0) && k < T(1))) derivative = T(0);
@@ -180,34 +235,34 @@ template <typename T, int N> DUALTAPE_INLINE Dual<T, N> pow(const Dual<T, N>& a,
 }
 
 // a^b with both varying: ∂/∂a = b a^(b−1), ∂/∂b = a^b log a; ∂/∂b := 0 at a = 0.
-template <typename T, int N> DUALTAPE_INLINE Dual<T, N> pow(const Dual<T, N>& a, const Dual<T, N>& b) {
-  const Dual<T, N> base = pow(a, b.v);
+template <typename T, int N, bool E> DUALTAPE_INLINE Dual<T, N, E> pow(const Dual<T, N, E>& a, const Dual<T, N, E>& b) {
+  const Dual<T, N, E> base = pow(a, b.v);
   const T db = a.v == T(0) ? T(0) : base.v * std::log(a.v);
-  return {base.v, detail::add<T, N>(base.g, detail::scale<T, N>(db, b.g))};
+  return {base.v, detail::add<T, N, E>(base.g, detail::scale<T, N, E>(db, b.g))};
 }
 
 // atan2(y, x): ∂/∂y = x/(x² + y²), ∂/∂x = −y/(x² + y²); both 0 at the origin.
-template <typename T, int N> DUALTAPE_INLINE Dual<T, N> atan2(const Dual<T, N>& y, const Dual<T, N>& x) {
+template <typename T, int N, bool E> DUALTAPE_INLINE Dual<T, N, E> atan2(const Dual<T, N, E>& y, const Dual<T, N, E>& x) {
   const T r2 = x.v * x.v + y.v * y.v;
   const T dy = r2 == T(0) ? T(0) : x.v / r2;
   const T dx = r2 == T(0) ? T(0) : -y.v / r2;
-  return {std::atan2(y.v, x.v), detail::add<T, N>(detail::scale<T, N>(dy, y.g), detail::scale<T, N>(dx, x.g))};
+  return {std::atan2(y.v, x.v), detail::add<T, N, E>(detail::scale<T, N, E>(dy, y.g), detail::scale<T, N, E>(dx, x.g))};
 }
 
 // hypot(a, b) = √(a² + b²): ∂/∂a = a/h, ∂/∂b = b/h; both 0 at the origin.
-template <typename T, int N> DUALTAPE_INLINE Dual<T, N> hypot(const Dual<T, N>& a, const Dual<T, N>& b) {
+template <typename T, int N, bool E> DUALTAPE_INLINE Dual<T, N, E> hypot(const Dual<T, N, E>& a, const Dual<T, N, E>& b) {
   const T h = std::hypot(a.v, b.v);
   const T da = h == T(0) ? T(0) : a.v / h;
   const T db = h == T(0) ? T(0) : b.v / h;
-  return {h, detail::add<T, N>(detail::scale<T, N>(da, a.g), detail::scale<T, N>(db, b.g))};
+  return {h, detail::add<T, N, E>(detail::scale<T, N, E>(da, a.g), detail::scale<T, N, E>(db, b.g))};
 }
 
 // min and max: at a tie the derivative follows the first argument.
-template <typename T, int N> DUALTAPE_INLINE Dual<T, N> min(const Dual<T, N>& a, const Dual<T, N>& b) { return b.v < a.v ? b : a; }
-template <typename T, int N> DUALTAPE_INLINE Dual<T, N> max(const Dual<T, N>& a, const Dual<T, N>& b) { return b.v > a.v ? b : a; }
+template <typename T, int N, bool E> DUALTAPE_INLINE Dual<T, N, E> min(const Dual<T, N, E>& a, const Dual<T, N, E>& b) { return b.v < a.v ? b : a; }
+template <typename T, int N, bool E> DUALTAPE_INLINE Dual<T, N, E> max(const Dual<T, N, E>& a, const Dual<T, N, E>& b) { return b.v > a.v ? b : a; }
 
-template <typename T, int N>
-std::ostream& operator<<(std::ostream& out, const Dual<T, N>& a) {
+template <typename T, int N, bool E>
+std::ostream& operator<<(std::ostream& out, const Dual<T, N, E>& a) {
   out << a.v << " + [";
   for (int i = 0; i < a.g.size(); ++i) out << (i ? ", " : "") << a.g[i];
   return out << "]ε";

@@ -7,6 +7,7 @@
 // on Dual numbers (forward-over-reverse).
 #pragma once
 
+#include "dualtape/aligned.hpp"
 #include "dualtape/dual.hpp"
 #include "dualtape/ops.hpp"
 #include "dualtape/tape.hpp"
@@ -337,12 +338,13 @@ double hessian_point(const Tape& tape, int output, const double* x, const double
 
 /// Computes the value, first and second partials of one operation at one point. The
 /// op table's rule runs on Dual numbers seeded with the directions of a and b, so
-/// the derivatives of the partials come from the same table as the partials.
-template <Op op>
+/// the derivatives of the partials come from the same table as the partials. With
+/// Exact false the products are plain (see Dual).
+template <Op op, bool Exact = true>
 DUALTAPE_INLINE void second_partials(double a, double b, double c, double k, double& v, double& da, double& db,
                                      double& daa, double& dab, double& dbb) {
-  using D = Dual<double, 2>;
-  const D A(a, D::Tangent(1.0, 0.0)), B(b, D::Tangent(0.0, 1.0)), C(c);
+  using D = Dual<double, 2, Exact>;
+  const D A(a, typename D::Tangent(1.0, 0.0)), B(b, typename D::Tangent(0.0, 1.0)), C(c);
   D value, partial_a, partial_b;
   Rule<op>::eval(A, B, C, k, value, partial_a, partial_b);
   v = value.v;
@@ -357,7 +359,7 @@ DUALTAPE_INLINE void second_partials(double a, double b, double c, double k, dou
 /// s·L + l; tangent direction d of slot s at (s·N + d)·L + l.
 template <int L, int N>
 struct HessianBlockWorkspace {
-  std::vector<double> values, da, db, daa, dab, dbb, tangents, adjoints, adjoint_tangents;
+  AlignedVector<double> values, da, db, daa, dab, dbb, tangents, adjoints, adjoint_tangents;
   bool finite[L] = {};  ///< whether each lane's gradient and Hessian are finite
   int size = -1;
 
@@ -395,7 +397,9 @@ DUALTAPE_INLINE void tangent_lanes(double* __restrict t_out, const double* __res
 // One argument's share of a reverse step: adj (=|+=) ∂·w and, per direction d,
 // adj_t (=|+=) ∂·w_t + w·(∂∂a·t_a + ∂∂b·t_b). UseA and UseB drop the curvature
 // terms whose second partial is zero in every lane or whose tangent is zero.
-template <int L, int N, bool UseA, bool UseB, bool Assign>
+// The second partials are one number per lane (Stride 1) or one for all lanes
+// (Stride 0: constants of the reverse plan).
+template <int L, int N, bool UseA, bool UseB, bool Assign, int Stride>
 DUALTAPE_INLINE void adjoint_lanes(double* __restrict adj, double* __restrict adj_t, const double* __restrict partial,
                                    const double* __restrict second_a, const double* __restrict second_b,
                                    const double* __restrict w, const double* __restrict wt,
@@ -403,21 +407,22 @@ DUALTAPE_INLINE void adjoint_lanes(double* __restrict adj, double* __restrict ad
   for (int l = 0; l < L; ++l) adj[l] = (Assign ? 0.0 : adj[l]) + partial[l] * w[l];
   for (int d = 0; d < N; ++d)
     for (int l = 0; l < L; ++l) {
+      const double sa = second_a[Stride * l], sb = second_b[Stride * l];
       double update = partial[l] * wt[d * L + l];
-      if constexpr (UseA && UseB) update += w[l] * (second_a[l] * t_a[d * L + l] + second_b[l] * t_b[d * L + l]);
-      else if constexpr (UseA) update += w[l] * (second_a[l] * t_a[d * L + l]);
-      else if constexpr (UseB) update += w[l] * (second_b[l] * t_b[d * L + l]);
+      if constexpr (UseA && UseB) update += w[l] * (sa * t_a[d * L + l] + sb * t_b[d * L + l]);
+      else if constexpr (UseA) update += w[l] * (sa * t_a[d * L + l]);
+      else if constexpr (UseB) update += w[l] * (sb * t_b[d * L + l]);
       adj_t[d * L + l] = (Assign ? 0.0 : adj_t[d * L + l]) + update;
     }
 }
 
-template <int L, int N>
+template <int L, int N, int Stride>
 DUALTAPE_INLINE void adjoint_lanes(bool assign, bool use_a, bool use_b, double* adj, double* adj_t,
                                    const double* partial, const double* second_a, const double* second_b,
                                    const double* w, const double* wt, const double* t_a, const double* t_b) {
-#define DUALTAPE_ADJOINT(A, B)                                                                              \
-  if (assign) adjoint_lanes<L, N, A, B, true>(adj, adj_t, partial, second_a, second_b, w, wt, t_a, t_b); \
-  else adjoint_lanes<L, N, A, B, false>(adj, adj_t, partial, second_a, second_b, w, wt, t_a, t_b);
+#define DUALTAPE_ADJOINT(A, B)                                                                                      \
+  if (assign) adjoint_lanes<L, N, A, B, true, Stride>(adj, adj_t, partial, second_a, second_b, w, wt, t_a, t_b); \
+  else adjoint_lanes<L, N, A, B, false, Stride>(adj, adj_t, partial, second_a, second_b, w, wt, t_a, t_b);
   if (use_a && use_b) {
     DUALTAPE_ADJOINT(true, true)
   } else if (use_a) {
@@ -479,12 +484,13 @@ void hessian_block(const Tape& tape, HessianBlockWorkspace<L, N>& ws) {
       double* __restrict dab = ws.dab.data() + at;
       double* __restrict dbb = ws.dbb.data() + at;
       const double k = ins.k;
-      if constexpr (op_has_constant_partials(op)) {
-        // Zero second partials, which prepare() left in daa, dab and dbb.
+      if constexpr (op_has_constant_second_partials(op)) {
+        // The reverse sweep takes the second partials from the plan (ReverseStep).
         for (int l = 0; l < L; ++l) Rule<op>::eval(a[l], b[l], c[l], k, out[l], da[l], db[l]);
+        (void)daa, (void)dab, (void)dbb;
       } else {
         for (int l = 0; l < L; ++l)
-          second_partials<op>(a[l], b[l], c[l], k, out[l], da[l], db[l], daa[l], dab[l], dbb[l]);
+          second_partials<op, false>(a[l], b[l], c[l], k, out[l], da[l], db[l], daa[l], dab[l], dbb[l]);
       }
       // Tangents t_v = ∂a·t_a + ∂b·t_b. A slot that depends on no input keeps the
       // zero tangent that prepare() gave it. An argument that depends on no input
@@ -520,15 +526,30 @@ void hessian_block(const Tape& tape, HessianBlockWorkspace<L, N>& ws) {
     const bool b_moves = step.arity == 2 && active[step.b];
     auto push = [&](ReverseStep::Mode mode, std::int32_t arg, const double* partial, const double* second_a,
                     const double* second_b) {
-      const bool use_a = a_moves && detail::any_nonzero<L>(second_a);
-      const bool use_b = b_moves && detail::any_nonzero<L>(second_b);
-      detail::adjoint_lanes<L, N>(mode == ReverseStep::kAssign, use_a, use_b, W + std::ptrdiff_t(arg) * L,
-                                  WT + std::ptrdiff_t(arg) * N * L, partial, second_a, second_b, w, wt, t_a, t_b);
+      const bool assign = mode == ReverseStep::kAssign;
+      double* adj = W + std::ptrdiff_t(arg) * L;
+      double* adj_t = WT + std::ptrdiff_t(arg) * N * L;
+      if (step.constant_second) {
+        const bool use_a = a_moves && *second_a != 0.0;
+        const bool use_b = b_moves && *second_b != 0.0;
+        detail::adjoint_lanes<L, N, 0>(assign, use_a, use_b, adj, adj_t, partial, second_a, second_b, w, wt, t_a, t_b);
+      } else {
+        const bool use_a = a_moves && detail::any_nonzero<L>(second_a);
+        const bool use_b = b_moves && detail::any_nonzero<L>(second_b);
+        detail::adjoint_lanes<L, N, 1>(assign, use_a, use_b, adj, adj_t, partial, second_a, second_b, w, wt, t_a, t_b);
+      }
     };
-    if (step.mode_a != ReverseStep::kSkip)
-      push(step.mode_a, step.a, ws.da.data() + at, ws.daa.data() + at, ws.dab.data() + at);
-    if (step.mode_b != ReverseStep::kSkip)
-      push(step.mode_b, step.b, ws.db.data() + at, ws.dab.data() + at, ws.dbb.data() + at);
+    if (step.constant_second) {
+      if (step.mode_a != ReverseStep::kSkip)
+        push(step.mode_a, step.a, ws.da.data() + at, &step.constant_aa, &step.constant_ab);
+      if (step.mode_b != ReverseStep::kSkip)
+        push(step.mode_b, step.b, ws.db.data() + at, &step.constant_ab, &step.constant_bb);
+    } else {
+      if (step.mode_a != ReverseStep::kSkip)
+        push(step.mode_a, step.a, ws.da.data() + at, ws.daa.data() + at, ws.dab.data() + at);
+      if (step.mode_b != ReverseStep::kSkip)
+        push(step.mode_b, step.b, ws.db.data() + at, ws.dab.data() + at, ws.dbb.data() + at);
+    }
   }
   for (int input : tape.unreached_inputs()) {
     std::fill_n(W + std::ptrdiff_t(input) * L, L, 0.0);

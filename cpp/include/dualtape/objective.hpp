@@ -2,6 +2,7 @@
 // evaluated on all cores with a sparse Hessian of fixed pattern.
 #pragma once
 
+#include "dualtape/aligned.hpp"
 #include "dualtape/element_energy.hpp"
 #include "dualtape/interpreter.hpp"
 #include "dualtape/projection.hpp"
@@ -192,12 +193,12 @@ class Objective {
     /// Per block, in the layout of the interpreter's lanes: N rows of kLanes variable
     /// indices, and m rows of kLanes parameters (lanes past the block's count repeat
     /// its last element), so that loading a block reads memory in sequence.
-    std::vector<std::int32_t> lane_variables;
-    std::vector<double> lane_params;
+    AlignedVector<std::int32_t> lane_variables;
+    AlignedVector<double> lane_params;
   };
 
   struct BlockBuffers {
-    std::vector<double> values, da, db, adjoints;
+    AlignedVector<double> values, da, db, adjoints;
     void resize(size_t size) {
       if (values.size() < size) {
         values.resize(size);

@@ -99,13 +99,20 @@ inline int op_differentiable_arity(Op op) {
 /// instead of storing them for every evaluation point.
 constexpr bool op_has_constant_partials(Op op) { return op == Op::Add || op == Op::Sub || op == Op::Neg; }
 
+/// Whether the operation's second partials are the same constants everywhere: the
+/// operations above, products and squares. The block Hessian takes them from the
+/// reverse plan instead of computing them for every evaluation point.
+constexpr bool op_has_constant_second_partials(Op op) {
+  return op_has_constant_partials(op) || op == Op::Mul || op == Op::Square;
+}
+
 /// Whether the operation is a comparison whose value is 0 or 1 with zero derivative.
 inline bool op_is_comparison(Op op) { return op >= Op::Lt && op <= Op::Ne; }
 
 /// Value of a scalar for tests and comparisons: the number itself, or a Dual's value.
 inline double value_of(double x) { return x; }
-template <typename T, int N>
-T value_of(const Dual<T, N>& x) { return x.v; }
+template <typename T, int N, bool E>
+T value_of(const Dual<T, N, E>& x) { return x.v; }
 
 /// Choice between two scalars; for Dual numbers the whole number is chosen.
 template <typename S>

@@ -41,6 +41,12 @@ struct ReverseStep {
   bool constant = false;
   double constant_a = 0.0;
   double constant_b = 0.0;
+  /// For an operation with constant second partials, their values ∂²v/∂a²,
+  /// ∂²v/∂a∂b and ∂²v/∂b²; otherwise constant_second is false.
+  bool constant_second = false;
+  double constant_aa = 0.0;
+  double constant_ab = 0.0;
+  double constant_bb = 0.0;
 };
 
 /// A recorded program with n_inputs variables, n_params parameters and one or more
@@ -190,6 +196,21 @@ class Tape {
           constexpr Op op = decltype(tag)::value;
           if constexpr (op_has_constant_partials(op)) Rule<op>::eval(1.0, 1.0, 0.0, 0.0, v, step.constant_a, step.constant_b);
         });
+      }
+      if (op_has_constant_second_partials(ins.op)) {
+        // The op table's rule on Dual numbers seeded along a and b, as in the
+        // interpreter's second_partials, at an arbitrary point.
+        using D = Dual<double, 2>;
+        const D a(1.0, D::Tangent(1.0, 0.0)), b(1.0, D::Tangent(0.0, 1.0)), c(0.0);
+        D v, da, db;
+        visit_op(ins.op, [&](auto tag) {
+          constexpr Op op = decltype(tag)::value;
+          if constexpr (op_has_constant_second_partials(op)) Rule<op>::eval(a, b, c, ins.k, v, da, db);
+        });
+        step.constant_second = true;
+        step.constant_aa = da.g[0];
+        step.constant_ab = da.g[1];
+        step.constant_bb = db.g[1];
       }
       reverse_steps_.push_back(step);
     }
