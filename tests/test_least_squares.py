@@ -388,7 +388,8 @@ def test_all_variables_fixed_returns_start():
 def test_iteration_limit_status():
     result = dt.least_squares(rosenbrock_residuals(), np.array([-1.2, 1.0]), maxiter=2)
     assert result.status == Status.MAX_ITERATIONS
-    assert "iteration limit 2" in result.message
+    assert result.message.startswith("iteration limit reached: maxiter = 2, final max |g_i| = ")
+    assert "Raise maxiter" in result.message
 
 
 def test_messages_report_measured_value_and_threshold():

@@ -15,19 +15,7 @@ namespace dualtape::python {
 namespace {
 
 py::tuple jacobian_tuple(const JacobianPattern& pattern, const double* values) {
-  IntArray indptr(pattern.row_ptr.size());
-  std::copy(pattern.row_ptr.begin(), pattern.row_ptr.end(), indptr.mutable_data());
-  IntArray indices(pattern.col.size());
-  std::copy(pattern.col.begin(), pattern.col.end(), indices.mutable_data());
-  DoubleArray data(pattern.col.size());
-  std::copy(values, values + pattern.col.size(), data.mutable_data());
-  return py::make_tuple(data, indices, indptr);
-}
-
-DoubleArray to_array(const Eigen::VectorXd& vector) {
-  DoubleArray array(vector.size());
-  std::copy(vector.data(), vector.data() + vector.size(), array.mutable_data());
-  return array;
+  return csr_arrays(pattern.row_ptr, pattern.col, values);
 }
 
 LeastSquaresMethod parse_method(const std::string& name) {
@@ -80,7 +68,7 @@ void bind_least_squares(py::module_& m) {
       [](const Residuals& residuals, const DoubleArray& x0, py::array_t<std::uint8_t, py::array::c_style | py::array::forcecast> fixed,
          const std::string& method, int max_iterations, double gtol, double xtol, double ftol, const std::string& loss,
          double f_scale, const std::string& damping, double initial_damping, double initial_step_bound,
-         bool geodesic_acceleration, std::function<int(py::dict, DoubleArray)> callback) {
+         bool geodesic_acceleration, const PythonCallback& callback) {
         require_length(x0, residuals.n_variables(), "x0");
         if (fixed.size() != residuals.n_variables())
           throw std::invalid_argument("fixed: expected " + std::to_string(residuals.n_variables()) + " flags, got " +
@@ -100,17 +88,7 @@ void bind_least_squares(py::module_& m) {
         std::vector<std::uint8_t> flags(fixed.data(), fixed.data() + fixed.size());
         Eigen::VectorXd x = Eigen::Map<const Eigen::VectorXd>(x0.data(), x0.size());
 
-        LeastSquaresCallback wrapped = [&](const LeastSquaresIteration& it, const Eigen::VectorXd& x_now) -> int {
-          py::gil_scoped_acquire acquire;
-          if (PyErr_CheckSignals() != 0) {
-            if (PyErr_ExceptionMatches(PyExc_KeyboardInterrupt)) {
-              PyErr_Clear();
-              return 2;
-            }
-            throw py::error_already_set();
-          }
-          if (!callback) return 0;
-          py::dict info;
+        const LeastSquaresCallback wrapped = wrap_callback<LeastSquaresIteration>(callback, [](const LeastSquaresIteration& it, py::dict& info) {
           info["iteration"] = it.iteration;
           info["cost"] = it.cost;
           info["grad_norm"] = it.gradient_norm;
@@ -119,8 +97,7 @@ void bind_least_squares(py::module_& m) {
           info["gain_ratio"] = it.gain_ratio;
           info["accepted"] = it.accepted;
           info["time"] = it.seconds;
-          return callback(info, to_array(x_now));
-        };
+        });
 
         LeastSquaresResult result;
         {

@@ -95,7 +95,7 @@ void bind_objective(py::module_& m) {
       "newton",
       [](const Objective& objective, const DoubleArray& x0, int max_iterations, double decrement_tolerance,
          double gradient_tolerance, const std::string& projection, double eps, double armijo, double shrink,
-         int max_line_search, std::function<int(py::dict, DoubleArray)> callback) {
+         int max_line_search, const PythonCallback& callback) {
         require_length(x0, objective.n(), "x0");
         NewtonOptions options;
         options.max_iterations = max_iterations;
@@ -108,17 +108,7 @@ void bind_objective(py::module_& m) {
         options.max_line_search = max_line_search;
         Eigen::VectorXd x = Eigen::Map<const Eigen::VectorXd>(x0.data(), x0.size());
 
-        NewtonCallback wrapped = [&](const NewtonIteration& it, const Eigen::VectorXd& x_now) -> int {
-          py::gil_scoped_acquire acquire;
-          if (PyErr_CheckSignals() != 0) {
-            if (PyErr_ExceptionMatches(PyExc_KeyboardInterrupt)) {
-              PyErr_Clear();
-              return 2;
-            }
-            throw py::error_already_set();
-          }
-          if (!callback) return 0;
-          py::dict info;
+        const NewtonCallback wrapped = wrap_callback<NewtonIteration>(callback, [](const NewtonIteration& it, py::dict& info) {
           info["iteration"] = it.iteration;
           info["f"] = it.f;
           info["grad_norm"] = it.gradient_norm;
@@ -127,10 +117,7 @@ void bind_objective(py::module_& m) {
           info["line_search_steps"] = it.line_search_steps;
           info["regularization"] = it.regularization;
           info["time"] = it.seconds;
-          DoubleArray xa(x_now.size());
-          std::copy(x_now.data(), x_now.data() + x_now.size(), xa.mutable_data());
-          return callback(info, xa);
-        };
+        });
 
         NewtonResult result;
         {
@@ -138,11 +125,8 @@ void bind_objective(py::module_& m) {
           result = newton(objective, x, options, wrapped);
         }
         py::dict out;
-        DoubleArray xr(result.x.size()), gr(result.gradient.size());
-        std::copy(result.x.data(), result.x.data() + result.x.size(), xr.mutable_data());
-        std::copy(result.gradient.data(), result.gradient.data() + result.gradient.size(), gr.mutable_data());
-        out["x"] = xr;
-        out["grad"] = gr;
+        out["x"] = to_array(result.x);
+        out["grad"] = to_array(result.gradient);
         out["fun"] = result.f;
         out["status"] = int(result.status);
         out["message"] = result.message;

@@ -4,11 +4,16 @@
 #include "dualtape/objective.hpp"
 #include "dualtape/tape.hpp"
 
+#include <Eigen/Core>
+#include <pybind11/functional.h>
 #include <pybind11/numpy.h>
 #include <pybind11/pybind11.h>
 
+#include <algorithm>
 #include <cstdint>
+#include <functional>
 #include <string>
+#include <vector>
 
 namespace dualtape::python {
 
@@ -24,14 +29,54 @@ inline void require_length(const DoubleArray& array, py::ssize_t expected, const
                                 std::to_string(array.size()));
 }
 
-inline py::tuple csr_tuple(const CsrPattern& pattern, std::vector<double>&& values) {
-  IntArray indptr(pattern.row_ptr.size());
-  std::copy(pattern.row_ptr.begin(), pattern.row_ptr.end(), indptr.mutable_data());
-  IntArray indices(pattern.col.size());
-  std::copy(pattern.col.begin(), pattern.col.end(), indices.mutable_data());
-  DoubleArray data(values.size());
-  std::copy(values.begin(), values.end(), data.mutable_data());
+/// Copies a vector into a new NumPy array.
+inline DoubleArray to_array(const Eigen::VectorXd& vector) {
+  DoubleArray array(vector.size());
+  std::copy(vector.data(), vector.data() + vector.size(), array.mutable_data());
+  return array;
+}
+
+/// Builds the (data, indices, indptr) arrays of a CSR matrix from its row pointers,
+/// column indices and values (as many as column indices).
+inline py::tuple csr_arrays(const std::vector<std::int32_t>& row_ptr, const std::vector<std::int32_t>& col,
+                            const double* values) {
+  IntArray indptr(row_ptr.size());
+  std::copy(row_ptr.begin(), row_ptr.end(), indptr.mutable_data());
+  IntArray indices(col.size());
+  std::copy(col.begin(), col.end(), indices.mutable_data());
+  DoubleArray data(col.size());
+  std::copy(values, values + col.size(), data.mutable_data());
   return py::make_tuple(data, indices, indptr);
+}
+
+inline py::tuple csr_tuple(const CsrPattern& pattern, const std::vector<double>& values) {
+  return csr_arrays(pattern.row_ptr, pattern.col, values.data());
+}
+
+/// A Python callback of a solver loop: callback(info, x) returns 0 to continue or 1 to stop.
+using PythonCallback = std::function<int(py::dict, DoubleArray)>;
+
+/// Wraps a Python callback for a C++ solver loop that runs without the GIL. After
+/// each iteration it takes the GIL, returns 2 (interrupt) on Ctrl-C, re-raises
+/// any other pending Python error, and then calls `callback` (if set) with the
+/// dict that `describe(iteration, info)` fills and the current x.
+template <typename Iteration, typename Describe>
+std::function<int(const Iteration&, const Eigen::VectorXd&)> wrap_callback(const PythonCallback& callback,
+                                                                          Describe describe) {
+  return [&callback, describe](const Iteration& iteration, const Eigen::VectorXd& x) -> int {
+    py::gil_scoped_acquire acquire;
+    if (PyErr_CheckSignals() != 0) {
+      if (PyErr_ExceptionMatches(PyExc_KeyboardInterrupt)) {
+        PyErr_Clear();
+        return 2;
+      }
+      throw py::error_already_set();
+    }
+    if (!callback) return 0;
+    py::dict info;
+    describe(iteration, info);
+    return callback(info, to_array(x));
+  };
 }
 
 // Each binds one part of the module; defined in its own source file.

@@ -16,6 +16,7 @@
 // clamps D from below and keeps μD positive definite.
 #pragma once
 
+#include "dualtape/stopping.hpp"
 #include "dualtape/residuals.hpp"
 
 #include <Eigen/SparseCholesky>
@@ -123,18 +124,7 @@ struct LeastSquaresOptions {
   int max_backtracks = 40;
 };
 
-/// Status codes, shared with dualtape.result.Status on the Python side.
-enum class LeastSquaresStatus : int {
-  ConvergedGradient = 1,
-  ConvergedStep = 3,
-  ConvergedFunction = 4,
-  MaxIterations = 0,
-  CallbackStop = -1,
-  NonFinite = -2,
-  LineSearchFailed = -3,
-  Interrupted = -4,
-  LinearSolveFailed = -7,
-};
+using LeastSquaresStatus = SolverStatus;
 
 struct LeastSquaresIteration {
   int iteration = 0;
@@ -169,12 +159,6 @@ struct LeastSquaresResult {
 using LeastSquaresCallback = std::function<int(const LeastSquaresIteration&, const Eigen::VectorXd&)>;
 
 namespace detail {
-
-inline std::string format_number(double value) {
-  char buffer[32];
-  std::snprintf(buffer, sizeof buffer, "%.3e", value);
-  return buffer;
-}
 
 /// JᵀWJ and JᵀWr over the free variables, assembled into a pattern fixed at
 /// construction. Row i of JᵀWJ sums w_k J_ki J_kj over the rows k of J with an
@@ -317,7 +301,6 @@ inline LeastSquaresResult least_squares(const Residuals& residuals, Eigen::Vecto
                                         const LeastSquaresCallback& callback) {
   using Clock = std::chrono::steady_clock;
   using SparseMatrix = Eigen::SparseMatrix<double, Eigen::ColMajor, std::int32_t>;
-  using detail::format_number;
   const auto start = Clock::now();
   const bool lm = options.method == LeastSquaresMethod::LevenbergMarquardt;
   const std::int64_t n = residuals.n_variables();
@@ -617,8 +600,7 @@ inline LeastSquaresResult least_squares(const Residuals& residuals, Eigen::Vecto
     }
     if (iteration >= options.max_iterations) {
       return finish(LeastSquaresStatus::MaxIterations,
-                    "iteration limit " + std::to_string(options.max_iterations) + " reached; gradient max-norm " +
-                        format_number(gradient_norm) + " > gtol " + format_number(options.gtol));
+                    iteration_limit_message(options.max_iterations, "max |g_i|", gradient_norm, options.gtol));
     }
 
     LeastSquaresIteration info;

@@ -1,6 +1,7 @@
 // Projected Newton: sparse Cholesky on the assembled, per-element projected Hessian.
 #pragma once
 
+#include "dualtape/stopping.hpp"
 #include "dualtape/objective.hpp"
 
 #include <Eigen/SparseCholesky>
@@ -30,17 +31,7 @@ struct NewtonOptions {
   int max_line_search = 64;
 };
 
-/// Status codes, shared with dualtape.result.Status on the Python side.
-enum class NewtonStatus : int {
-  ConvergedGradient = 1,
-  ConvergedDecrement = 2,
-  MaxIterations = 0,
-  CallbackStop = -1,
-  NonFinite = -2,
-  LineSearchFailed = -3,
-  Interrupted = -4,
-  LinearSolveFailed = -7,
-};
+using NewtonStatus = SolverStatus;
 
 struct NewtonIteration {
   int iteration = 0;
@@ -77,13 +68,6 @@ using NewtonCallback = std::function<int(const NewtonIteration&, const Eigen::Ve
 /// energy that is +inf outside its domain acts as a barrier. Stops when the Newton
 /// decrement or the gradient norm falls below its tolerance, or after
 /// max_iterations.
-/// Number in scientific notation with 4 significant digits, for stopping messages.
-inline std::string format_number(double value) {
-  char buffer[32];
-  std::snprintf(buffer, sizeof(buffer), "%.4g", value);
-  return buffer;
-}
-
 inline NewtonResult newton(const Objective& objective, Eigen::VectorXd x, const NewtonOptions& options,
                            const NewtonCallback& callback) {
   using Clock = std::chrono::steady_clock;
@@ -137,8 +121,8 @@ inline NewtonResult newton(const Objective& objective, Eigen::VectorXd x, const 
       info.seconds = std::chrono::duration<double>(Clock::now() - start).count();
       result.history.push_back(info);
       if (callback) callback(info, x);
-      return finish(NewtonStatus::MaxIterations, "iteration limit " + std::to_string(options.max_iterations) +
-                                                     " reached; gradient norm " + format_number(gradient_norm));
+      return finish(NewtonStatus::MaxIterations, iteration_limit_message(options.max_iterations, "‖g‖₂", gradient_norm,
+                                                                          options.gradient_tolerance));
     }
 
     // Factor H, adding τI to the diagonal while the factorization fails.
