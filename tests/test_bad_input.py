@@ -313,6 +313,28 @@ def test_objective_n_vars_too_small():
         dt.Objective([edge_energy()], n_vars=2)
 
 
+def test_objective_stray_huge_index():
+    # Inferring n_vars from index 10⁹ would allocate tens of GB for the pattern.
+    energy = dt.ElementEnergy(lambda x, p: dt.dot(x[1] - x[0], x[1] - x[0]),
+                              np.array([[0, 1], [1, 10**9]]), 2)
+    with pytest.raises(ValueError, match=r"Objective: element 1 refers to block 1000000000, but the elements "
+                                         r"use only 3 distinct blocks"):
+        dt.Objective([energy])
+
+
+def test_residuals_stray_huge_index():
+    with pytest.raises(ValueError, match=r"Residuals: element 0 refers to block 2000000, but the elements "
+                                         r"use only 2 distinct blocks"):
+        dt.Residuals(lambda x, p: x[1] - x[0], np.array([[0, 2_000_000]]), 1)
+
+
+def test_objective_large_n_vars_given_explicitly():
+    # An explicit n_vars is trusted: the variables past the elements are free.
+    energy = dt.ElementEnergy(lambda x, p: (x[1] - x[0]) ** 2, np.array([[0, 1_500_000]]), 1)
+    objective = dt.Objective([energy], n_vars=1_500_001)
+    assert objective.n == 1_500_001
+
+
 @pytest.mark.parametrize("n_vars", [0, -1, 3.0, True, "3"])
 def test_objective_bad_n_vars(n_vars):
     with pytest.raises(ValueError, match="n_vars must be a positive integer"):

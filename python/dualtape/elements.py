@@ -8,6 +8,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from . import _core
+from ._blocks import resolve_n_vars
 from ._checks import check_finite
 from .tracing import Recorder, Symbol, Tape, _call_traced, _symbols
 
@@ -268,14 +269,7 @@ class Objective:
         if len(dims) != 1:
             raise ValueError(f"all terms must have the same dim; got {sorted(dims)}")
         self.dim = dims.pop()
-        needed = max(energy.n_blocks for _, energy in pairs)
-        if n_vars is None:
-            n_vars = needed
-        if not isinstance(n_vars, (int, np.integer)) or isinstance(n_vars, bool) or n_vars < 1:
-            raise ValueError(f"n_vars must be a positive integer; got {n_vars!r}")
-        if n_vars < needed:
-            raise IndexError(f"an element refers to block {needed - 1}, but n_vars is {n_vars}")
-        self.n_vars = int(n_vars)
+        self.n_vars = resolve_n_vars(n_vars, [energy.elements for _, energy in pairs], "Objective")
         self.terms = pairs
         self.fixed_mask = _as_fixed(fixed, self.n_vars, self.dim)
         self._core = _core.Objective([(energy._core, weight) for weight, energy in pairs],

@@ -6,6 +6,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from . import _core
+from ._blocks import resolve_n_vars
 from .elements import ElementArrays, ElementEnergy, _as_elements, _as_params, _trace_element, as_variables
 from .tracing import _call_traced
 
@@ -70,14 +71,7 @@ class Residuals(ElementArrays):
             if self.tape.n_outputs != n_residuals:
                 raise ValueError(f"the residual function returned {self.tape.n_outputs} residuals per element, "
                                  f"but n_residuals is {n_residuals}")
-        needed = int(self.elements.max()) + 1
-        if n_vars is None:
-            n_vars = needed
-        if not isinstance(n_vars, (int, np.integer)) or isinstance(n_vars, bool) or n_vars < 1:
-            raise ValueError(f"n_vars must be a positive integer; got {n_vars!r}")
-        if n_vars < needed:
-            raise IndexError(f"an element refers to block {needed - 1}, but n_vars is {n_vars}")
-        self.n_vars = int(n_vars)
+        self.n_vars = resolve_n_vars(n_vars, [self.elements], "Residuals")
         self._elements_core = _core.ElementEnergy(self.tape._core, self.elements, self.dim, self.params)
         self._core = _core.Residuals(self._elements_core, self.n_vars, mode)
 
