@@ -209,13 +209,13 @@ def test_run_x0_of_wrong_size_rejected():
         run("gd", problem, x0=[1.0, 2.0, 3.0])
 
 
-def test_missing_gradient_names_grad_argument():
-    import dualtape
+def test_missing_gradient_uses_automatic_differentiation():
+    problem = Problem.from_function(lambda x: 0.5 * ((x[0] - 1.0) ** 2 + (x[1] - 1.0) ** 2), [3.0, -2.0])
 
-    if hasattr(dualtape, "value_and_grad"):
-        pytest.skip("dualtape.value_and_grad exists, so grad=None is valid")
-    with pytest.raises(ValueError, match="grad="):
-        Problem.from_function(quadratic, [1.0])
+    f, g = problem.value_and_gradient(problem.x0)
+
+    assert f == 6.5
+    np.testing.assert_allclose(g, [2.0, -3.0], rtol=0, atol=1e-15)
 
 
 def test_batch_indices_validated():
