@@ -147,3 +147,19 @@ def test_output_prefix_directory_or_file(tmp_path, monkeypatch, output, mesh, ex
     prefix = parametrization.output_prefix(output, mesh)
     assert prefix == expected.replace("/", os.sep)
     assert (tmp_path / expected).parent.is_dir()
+
+
+def test_closed_mesh_exits_with_message(mesh_dir, tmp_path):
+    path = mesh_dir / "sphere.obj"
+    if not path.is_file():
+        pytest.skip(f"test mesh not found: {path}")
+    with pytest.raises(SystemExit, match="sphere.obj: the mesh has no boundary; a disk-topology mesh is needed"):
+        parametrization.main([str(path), "-o", str(tmp_path)])
+
+
+def test_unreadable_mesh_exits_with_message(tmp_path):
+    pytest.importorskip("igl")
+    path = tmp_path / "points.xyz"
+    path.write_text("0 0 0\n")
+    with pytest.raises(SystemExit, match="points.xyz: cannot read the mesh"):
+        parametrization.main([str(path), "-o", str(tmp_path)])

@@ -70,7 +70,10 @@ def read_mesh(path: str):
         raise SystemExit("reading a mesh needs libigl: pip install 'dualtape[mesh]'") from error
     if not os.path.exists(path):
         raise SystemExit(f"mesh file not found: {path}")
-    V, F = igl.read_triangle_mesh(path)
+    try:
+        V, F = igl.read_triangle_mesh(path)
+    except RuntimeError as error:  # libigl's error for an unknown format or a failed read
+        raise SystemExit(f"{path}: cannot read the mesh: {error}") from error
     if F.ndim != 2 or F.shape[1] != 3 or F.shape[0] == 0:
         raise SystemExit(f"{path}: expected a triangle mesh, got faces of shape {F.shape}")
     return np.asarray(V, dtype=np.float64), np.asarray(F, dtype=np.int64)
@@ -216,6 +219,10 @@ def main(argv=None):
         V, F = disk_mesh()
         name = "generated disk"
     print(f"mesh: {name}, {V.shape[0]} vertices, {F.shape[0]} triangles")
+    try:
+        boundary_loop(F)
+    except ValueError as error:
+        raise SystemExit(f"{name}: {error}") from None
     # Create the output directory before the solve, so that a bad path fails at once.
     prefix = output_prefix(args.output_dir, args.mesh)
     uv, result = parametrize(V, F, verbose=0 if args.quiet else 1, tol=args.tol, maxiter=args.maxiter)
