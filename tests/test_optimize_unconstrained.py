@@ -4,8 +4,10 @@ import math
 
 import numpy as np
 import pytest
+import scipy.optimize
 import scipy.sparse as sp
 
+import dualtape as dt
 from dualtape.optimize import Problem, Status, StopRequest, make_schedule, run
 from dualtape.optimize import line_search as ls
 
@@ -270,6 +272,50 @@ def test_line_search_backs_off_nan_region():
 
     assert result.success, result.message
     assert result.x[0] == pytest.approx(1.0, abs=1e-6)
+
+
+def log_squared_plus_quadratic(x):
+    """f(x) = log(x)² + 100 x², NaN for x < 0. Its minimizer solves 2 log(x)/x + 200 x = 0."""
+    return dt.log(x[0]) ** 2 + 100 * x[0] ** 2
+
+
+def log_squared_plus_quadratic_inf(x):
+    """The same function, +inf for x <= 0 through dt.where."""
+    return dt.where(x[0] > 0, dt.log(x[0]) ** 2 + 100 * x[0] ** 2, math.inf)
+
+
+LOG_QUADRATIC_MINIMIZER = scipy.optimize.brentq(lambda x: 2 * math.log(x) / x + 200 * x, 0.01, 1.0,
+                                                xtol=1e-15)
+
+
+@pytest.mark.parametrize("f", [log_squared_plus_quadratic, log_squared_plus_quadratic_inf])
+@pytest.mark.parametrize("method, options", [
+    ("lbfgs", {}),
+    ("lbfgs", {"line_search": "armijo"}),
+    ("gd", {}),
+    ("gd", {"line_search": "wolfe"}),
+    ("newton", {}),
+])
+def test_taped_function_backtracks_from_nan(f, method, options):
+    # The first trial step of L-BFGS and gd from 0.5 lands at x = -0.5, outside the domain of log.
+    result = dt.minimize(f, np.array([0.5]), method=method, **options)
+
+    assert result.success, result.message
+    assert result.x[0] == pytest.approx(LOG_QUADRATIC_MINIMIZER, abs=1e-7)
+
+
+def test_taped_function_nan_at_start_raises():
+    with pytest.raises(ValueError, match=r"f\(x\) is not finite \(nan\) at this point"):
+        dt.minimize(log_squared_plus_quadratic, np.array([-1.0]), method="lbfgs")
+
+
+def test_taped_function_fixed_step_nan_returns_last_finite():
+    result = dt.minimize(log_squared_plus_quadratic, np.array([0.5]), method="gd", line_search="fixed",
+                         lr=0.01)
+
+    assert result.status == Status.NON_FINITE
+    assert result.x[0] == 0.5
+    assert "at iteration 1; x is the last finite iterate" in result.message
 
 
 # -- mini-batches and reproducibility -----------------------------------------------

@@ -191,11 +191,17 @@ class _Recording:
                 f"{self.output_shape}; use dt.jacobian for the derivatives of a vector output, or "
                 "dt.vjp for those of a weighted sum of its entries")
 
-    def value_and_gradient(self):
-        """Compute f's value and flat gradient by one reverse sweep; raise if either is not finite."""
+    def value_and_gradient(self, check_finite: bool = True):
+        """Compute f's value and flat gradient by one reverse sweep.
+
+        With `check_finite`, a value or gradient that is not finite raises ValueError.
+        Without it, NaN and inf are returned as they are.
+        """
         if self.output_shape != ():
             self.require_scalar()
         value, gradient, first_not_finite = self.program.value_and_gradient(self.outputs[0])
+        if not check_finite:
+            return value, gradient
         if value - value != 0.0:
             _check_value(value, self.transform)
         if first_not_finite >= 0:

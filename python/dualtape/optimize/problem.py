@@ -170,13 +170,16 @@ class Problem:
     """
 
     def __init__(self, x0, free, value_fn, value_and_gradient_fn, hessian_fn=None,
-                 n_elements=None, batch_fn=None, batch_scaled=True, name="fun"):
+                 n_elements=None, batch_fn=None, batch_scaled=True, name="fun",
+                 start_value_and_gradient_fn=None):
         self._base = _as_start(x0)
         self.shape = self._base.shape
         self._free = free
         self.n = self._base.size if free is None else int(free.size)
         self._value_fn = value_fn
         self._value_and_gradient_fn = value_and_gradient_fn
+        # Used instead at the start point, where it raises on a value that is not finite.
+        self._start_value_and_gradient_fn = start_value_and_gradient_fn
         self._hessian_fn = hessian_fn
         self.n_elements = n_elements
         self._batch_fn = batch_fn
@@ -201,7 +204,9 @@ class Problem:
         grad : callable, True or None
             ``grad(x)`` returns the gradient shaped like x (or flat). True means
             that ``f`` returns ``(value, gradient)``. None differentiates ``f`` with
-            ``dualtape.value_and_grad``.
+            ``dualtape.value_and_grad``: then a value or gradient that is not
+            finite raises ValueError at the start point, and at any other point
+            makes the solvers reject it (a line search backtracks).
         hess : callable, optional
             ``hess(x)`` returns the (x.size, x.size) Hessian, dense or scipy.sparse.
             Only the method "newton" needs it.
@@ -214,6 +219,7 @@ class Problem:
         x0 = _as_start(x0)
         shape = x0.shape
 
+        start_value_and_gradient = None
         if grad is True:
             def value_and_gradient(x):
                 out = f(x)
@@ -229,7 +235,8 @@ class Problem:
                 return _as_value(f(x), "f")
 
             if grad is None:
-                value_and_gradient = _tape_value_and_grad(f, shape)
+                value_and_gradient = _tape_value_and_grad(f, shape, check_finite=False)
+                start_value_and_gradient = _tape_value_and_grad(f, shape, check_finite=True)
             elif callable(grad):
                 def value_and_gradient(x):
                     return value(x), _as_gradient(grad(x), shape, "grad")
@@ -254,7 +261,8 @@ class Problem:
                 return _as_hessian(tape_hessian(x), x.size, "f")
 
         free = _free_indices(fixed, shape, 1)
-        return cls(x0, free, value, value_and_gradient, hessian, name="f")
+        return cls(x0, free, value, value_and_gradient, hessian, name="f",
+                   start_value_and_gradient_fn=start_value_and_gradient)
 
     @classmethod
     def from_sum(cls, fun, n_elements, x0, hess=None, fixed=None):
@@ -434,11 +442,19 @@ class Problem:
         return self._value_fn(x)
 
     def value_and_gradient(self, z):
-        """Return f and its gradient with respect to ``z`` (flat, length `n`)."""
+        """Return f and its gradient with respect to ``z`` (flat, length `n`).
+
+        A value or gradient that is not finite is returned as it is, so that the
+        solvers reject the point. For a function differentiated through the tape,
+        one that is not finite at the start point raises ValueError instead.
+        """
         x = self.to_full(self._check_z(z))
         self.nfev += 1
         self.njev += 1
-        f, g = self._value_and_gradient_fn(x)
+        evaluate = self._value_and_gradient_fn
+        if self._start_value_and_gradient_fn is not None and np.array_equal(x, self._base):
+            evaluate = self._start_value_and_gradient_fn
+        f, g = evaluate(x)
         return f, self.pullback(z, g)
 
     @property
@@ -474,19 +490,18 @@ class Problem:
         return f, self.pullback(z, g)
 
 
-def _tape_value_and_grad(f, shape):
-    """Differentiate ``f`` with ``dualtape.value_and_grad``, or raise when it is missing."""
-    import dualtape
+def _tape_value_and_grad(f, shape, check_finite):
+    """Differentiate ``f`` by recording it at each x, as ``dualtape.value_and_grad`` does.
 
-    value_and_grad = getattr(dualtape, "value_and_grad", None)
-    if value_and_grad is None:
-        raise ValueError("grad=None needs dualtape.value_and_grad, which this build lacks; "
-                         "pass the gradient as grad=callable (or grad=True when f returns "
-                         "(value, gradient))")
-    evaluate = value_and_grad(f)
+    With `check_finite`, a value or gradient that is not finite raises the ValueError
+    of ``dualtape.value_and_grad``. Without it, NaN and inf are returned, so that a
+    line search can reject the point.
+    """
+    from .. import autodiff
 
     def value_and_gradient(x):
-        value, gradient = evaluate(x)
+        recording = autodiff._record(f, (x,), {}, (0,), "dt.value_and_grad")
+        value, gradient = recording.value_and_gradient(check_finite=check_finite)
         return _as_value(value, "f"), _as_gradient(gradient, shape, "dualtape.value_and_grad(f)")
 
     return value_and_gradient
