@@ -38,6 +38,7 @@ import numpy as np
 from scipy.optimize import brentq, least_squares
 
 import dualtape as dt
+from dualtape.examples._meshes import ring_disk
 from dualtape.examples._output import make_parser, new_figure, output_path, write_plot
 
 RING_RADIUS = 1.0
@@ -123,38 +124,6 @@ def enneper(u, v):
     return np.stack([u - u ** 3 / 3 + u * v * v, v - v ** 3 / 3 + v * u * u, u * u - v * v], axis=-1)
 
 
-def disk_mesh(n_rings: int, radius: float):
-    """Build a triangulated disk of n_rings rings (6 k vertices on ring k) in the uv-plane.
-
-    Returns (#V by 2 uv positions, #F by 3 counterclockwise faces, boundary indices).
-    """
-    points = [(0.0, 0.0)]
-    starts = [0]
-    for ring in range(1, n_rings + 1):
-        starts.append(len(points))
-        count = 6 * ring
-        for j in range(count):
-            angle = 2.0 * np.pi * j / count
-            points.append((radius * ring / n_rings * math.cos(angle), radius * ring / n_rings * math.sin(angle)))
-    faces = []
-    for ring in range(1, n_rings + 1):
-        inner_count, outer_count = 6 * (ring - 1), 6 * ring
-        inner, outer = starts[ring - 1], starts[ring]
-        for j in range(outer_count):
-            a, b = outer + j, outer + (j + 1) % outer_count
-            if ring == 1:
-                faces.append((0, a, b))
-                continue
-            # Six corners per ring: the inner vertex under outer vertex j is j·(k−1)/k.
-            i0 = inner + (j * inner_count) // outer_count
-            i1 = inner + ((j + 1) * inner_count // outer_count) % inner_count
-            faces.append((i0, a, b))
-            if i1 != i0:
-                faces.append((i0, b, i1))
-    boundary = np.arange(starts[n_rings], len(points))
-    return np.array(points), np.array(faces, dtype=np.int64), boundary
-
-
 def distance_to_enneper(points: np.ndarray, uv_guess: np.ndarray) -> np.ndarray:
     """Return the distance of each point to Enneper's surface, searching near uv_guess."""
     distances = np.empty(len(points))
@@ -184,7 +153,7 @@ def solve_plateau(n_rings: int, radius: float = ENNEPER_RADIUS):
     start is the cone from the origin to the wire: each interior vertex at the
     wire's height in its direction, scaled by its distance from the center.
     """
-    uv, faces, boundary = disk_mesh(n_rings, radius)
+    uv, faces, boundary = ring_disk(n_rings, radius)
     ground = enneper(uv[:, 0], uv[:, 1])[:, :2]
     rho = np.hypot(uv[:, 0], uv[:, 1])
     angle = np.arctan2(uv[:, 1], uv[:, 0])

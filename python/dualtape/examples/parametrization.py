@@ -22,6 +22,7 @@ import scipy.sparse as sp
 import scipy.sparse.linalg as spla
 
 import dualtape as dt
+from dualtape.examples._meshes import ring_disk
 from dualtape.examples._output import make_parser, new_figure, output_path, write_plot
 
 # Suffixes that make -o name the output files instead of their directory.
@@ -30,36 +31,9 @@ _FILE_SUFFIXES = (".obj", ".png")
 
 def disk_mesh(rings: int = 12):
     """Build a triangulated, gently curved 3-D disk (a spherical cap) with `rings` rings."""
-    points = [(0.0, 0.0)]
-    faces = []
-    ring_start = [0]
-    for ring in range(1, rings + 1):
-        count = 6 * ring
-        ring_start.append(len(points))
-        for j in range(count):
-            angle = 2.0 * np.pi * j / count
-            points.append((ring / rings * np.cos(angle), ring / rings * np.sin(angle)))
-    for ring in range(1, rings + 1):
-        inner_count = 6 * (ring - 1)
-        outer_count = 6 * ring
-        inner = ring_start[ring - 1]
-        outer = ring_start[ring]
-        for j in range(outer_count):
-            a = outer + j
-            b = outer + (j + 1) % outer_count
-            if ring == 1:
-                faces.append((0, a, b))
-                continue
-            # Each outer edge (a, b) forms a triangle with the nearest inner vertex;
-            # the inner edges form triangles with an outer vertex.
-            i0 = inner + (j * inner_count) // outer_count
-            i1 = inner + ((j + 1) * inner_count // outer_count) % inner_count
-            faces.append((i0, a, b))
-            if i1 != i0:
-                faces.append((i0, b, i1))
-    xy = np.array(points)
+    xy, faces, _ = ring_disk(rings)
     z = 0.5 * (xy ** 2).sum(axis=1)
-    return np.column_stack([xy, z]), np.array(faces, dtype=np.int64)
+    return np.column_stack([xy, z]), faces
 
 
 def read_mesh(path: str):
