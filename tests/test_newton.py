@@ -129,6 +129,25 @@ def test_newton_fixed_variables_stay():
     assert np.abs(gradient[free]).max() < 1e-8
 
 
+@pytest.mark.parametrize("method", ["newton", "lbfgs", "gd"])
+@pytest.mark.parametrize("extra_fixed", [[5], np.isin(np.arange(12), [5])[:, None].repeat(2, axis=1)])
+def test_minimize_fixed_joins_objective_fixed(method, extra_fixed):
+    objective, x0, _ = spring_problem()
+    own = dt.Objective(objective.terms, fixed=[0])
+
+    result = dt.minimize(own, x0, method=method, fixed=extra_fixed)
+
+    assert result.success, result.message
+    assert_array_equal(result.x[0], x0[0])
+    assert_array_equal(result.x[5], x0[5])
+    assert_array_equal(result.grad[[0, 5]], 0.0)
+    # The free variables minimize f with rows 0 and 5 held.
+    _, gradient = objective.value_and_gradient(result.x)
+    free = np.ones(len(x0), dtype=bool)
+    free[[0, 5]] = False
+    assert np.abs(gradient[free]).max() < 1e-5
+
+
 def test_newton_planar_dirichlet_reaches_isometry():
     # For a planar rest mesh the symmetric Dirichlet energy is at least 4 A per
     # triangle, with equality for a rigid motion. Its +inf barrier must keep every

@@ -8,7 +8,7 @@ import time
 import numpy as np
 
 from . import _core
-from .elements import ElementEnergy, Objective
+from .elements import ElementEnergy, Objective, _as_fixed
 from .result import OptimizeResult, ProgressPrinter, StopRequest
 
 __all__ = ["minimize"]
@@ -106,10 +106,20 @@ def _newton_objective(obj: Objective, x0, options: dict, callback, verbose: int)
     return result
 
 
-def _with_fixed(obj: Objective, fixed) -> Objective:
+def _merge_fixed(obj: Objective, fixed):
+    """Return the union of the variables that `obj` fixes and `fixed` as a flat boolean mask.
+
+    Returns None when `fixed` is None, so that the objective's own set applies unchanged.
+    """
     if fixed is None:
+        return None
+    return _as_fixed(fixed, obj.n_vars, obj.dim).astype(bool) | ~obj.free
+
+
+def _with_fixed(obj: Objective, fixed_mask) -> Objective:
+    if fixed_mask is None:
         return obj
-    return Objective([(weight, energy) for weight, energy in obj.terms], n_vars=obj.n_vars, fixed=fixed)
+    return Objective([(weight, energy) for weight, energy in obj.terms], n_vars=obj.n_vars, fixed=fixed_mask)
 
 
 def minimize(fun, x0, method=None, *, fixed=None, callback=None, verbose: int = 0, transform=None,
@@ -130,6 +140,8 @@ def minimize(fun, x0, method=None, *, fixed=None, callback=None, verbose: int = 
         "augmented-lagrangian".
     fixed : int array or bool array, optional
         Variable blocks (rows of x) or a boolean mask shaped like x held at x0.
+        For an `Objective` that fixes variables itself, both sets are held (their
+        union).
     callback : callable, optional
         ``callback(state)`` after each iteration; returning True or raising
         `StopRequest` stops the run.
@@ -160,6 +172,7 @@ def minimize(fun, x0, method=None, *, fixed=None, callback=None, verbose: int = 
     if callback is not None and not callable(callback):
         raise TypeError(f"callback must be callable; got {type(callback).__name__}")
     if isinstance(fun, Objective):
+        fixed = _merge_fixed(fun, fixed)
         method = "newton" if method is None else method
         if method == "newton" and transform is None and constraints is None:
             return _newton_objective(_with_fixed(fun, fixed), x0, options, callback, int(verbose))
