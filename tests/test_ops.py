@@ -16,8 +16,8 @@ import dualtape as dt
 
 from conftest import CENTRAL_DIFFERENCE_TOLERANCE
 
-# Eleven points per case: one full block of eight lanes of the element
-# interpreter and one partial block of three.
+# Eleven points per case: one partial block of the element interpreter, whose
+# lanes past the eleventh repeat the last point.
 N_POINTS = 11
 COMPLEX_STEP = 1e-30
 
@@ -209,25 +209,33 @@ def reference_hessian(f, x, step=1e-5):
     return H
 
 
+# Local variables per element in element_results: 4 is a size with a compile-time
+# Dual, so the Hessians take the block interpreter (hessian_block), not the point path.
+ELEMENT_SIZE = 4
+
+
 def element_results(fn, points):
     """Gradient and Hessian of fn at every point, from one ElementEnergy.
 
-    Element e owns the variables e·n … e·n + n − 1 (blocks of size 1), so the
-    energy's gradient holds the element gradients side by side and its Hessian
-    is block diagonal.
+    Element e owns the variables 4e … 4e + 3 (blocks of size 1), of which fn reads
+    the first n, so the energy's gradient holds the element gradients side by side
+    and its Hessian is block diagonal.
     """
     count, n = points.shape
-    elements = np.arange(count * n).reshape(count, n)
-    energy = dt.ElementEnergy(lambda x_local: fn(x_local[:, 0]), elements, 1)
-    value, gradient = energy.value_and_gradient(points.reshape(-1))
-    H = energy.hessian(points.reshape(-1)).toarray()
-    blocks = np.array([H[e * n:(e + 1) * n, e * n:(e + 1) * n] for e in range(count)])
-    off_block = H.copy()
+    size = ELEMENT_SIZE
+    elements = np.arange(count * size).reshape(count, size)
+    energy = dt.ElementEnergy(lambda x_local: fn(x_local[:n, 0]), elements, 1)
+    x = np.zeros((count, size))
+    x[:, :n] = points
+    value, gradient = energy.value_and_gradient(x.reshape(-1))
+    H = energy.hessian(x.reshape(-1)).toarray()
+    blocks = np.array([H[e * size:e * size + n, e * size:e * size + n] for e in range(count)])
+    outside = H.copy()
     for e in range(count):
-        off_block[e * n:(e + 1) * n, e * n:(e + 1) * n] = 0.0
-    assert np.all(off_block == 0.0), "elements without shared variables must not couple"
-    element_values = energy.element_values(points.reshape(-1))
-    return value, element_values, gradient.reshape(count, n), blocks
+        outside[e * size:e * size + n, e * size:e * size + n] = 0.0
+    assert np.all(outside == 0.0), "elements must not couple, and the unread variables have zero Hessian"
+    element_values = energy.element_values(x.reshape(-1))
+    return value, element_values, gradient.reshape(count, size)[:, :n], blocks
 
 
 def tape_modes(tape, x):
