@@ -218,7 +218,7 @@ def element_results(fn, points):
     """Gradient and Hessian of fn at every point, from one ElementEnergy.
 
     Element e owns the variables 4e … 4e + 3 (blocks of size 1), of which fn reads
-    the first n, so the energy's gradient holds the element gradients side by side
+    the first n, so the energy's gradient contains the element gradients side by side
     and its Hessian is block diagonal.
     """
     count, n = points.shape

@@ -191,12 +191,16 @@ def test_where_branches_in_neighbouring_lanes():
     points = np.array([[4.0, 1.0], [-1.0, 2.0], [-3.0, 3.0], [9.0, -1.0], [-np.e, 0.5],
                        [1.0, 1.0], [-2.0, 1.0], [0.25, 2.0], [-0.5, 1.0], [16.0, 1.0]])
     count = points.shape[0]
-    energy = dt.ElementEnergy(lambda x_local: fn(x_local[:, 0]), np.arange(2 * count).reshape(count, 2), 1)
-    value, gradient = energy.value_and_gradient(points.reshape(-1))
-    H = energy.hessian(points.reshape(-1)).toarray()
+    # Four local variables (two unread): a size whose Hessians take the block
+    # interpreter, which must hand the lanes with a NaN branch to the exact path.
+    energy = dt.ElementEnergy(lambda x_local: fn(x_local[:2, 0]), np.arange(4 * count).reshape(count, 4), 1)
+    x_all = np.zeros((count, 4))
+    x_all[:, :2] = points
+    value, gradient = energy.value_and_gradient(x_all.reshape(-1))
+    H = energy.hessian(x_all.reshape(-1)).toarray()
     tape = dt.trace(fn, 2)
     for e, x in enumerate(points):
-        block = slice(2 * e, 2 * e + 2)
+        block = slice(4 * e, 4 * e + 2)
         assert np.all(np.isfinite(gradient[block])), f"element {e} at {x}"
         assert_allclose(gradient[block], tape.gradient(x), rtol=RTOL, atol=RTOL, err_msg=f"element {e}")
         assert_allclose(H[block, block], tape.hessian(x), rtol=RTOL, atol=RTOL, err_msg=f"element {e}")
