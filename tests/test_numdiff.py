@@ -261,6 +261,27 @@ def test_f_non_finite_at_perturbed_point():
         gradient(f, np.array([1e-12, 1.0]), method="central", step=1e-3)
 
 
+def test_check_gradient_non_finite_at_x():
+    with pytest.raises(ValueError) as error, np.errstate(invalid="ignore"):
+        check_gradient(lambda v: dualtape.log(v[0]), np.array([-1.0]))
+
+    message = str(error.value)
+    assert message.startswith("f returned a non-finite value nan at x itself")
+    assert "smaller step" not in message
+
+
+def test_check_gradient_f_returns_none():
+    with pytest.raises(TypeError) as error:
+        check_gradient(lambda v: None, np.array([1.0, 2.0]))
+
+    assert str(error.value).startswith("f returned None at x; expected a float")
+
+
+def test_jacobian_f_returns_none():
+    with pytest.raises(TypeError, match=r"f returned None at x with x\[0\] \+ .*; expected a 1-D float array"):
+        jacobian(lambda v: None, np.array([1.0, 2.0]))
+
+
 def test_f_output_length_must_not_change():
     def growing(v):
         return np.ones(3) if v[0] > 1.0 else np.ones(2)

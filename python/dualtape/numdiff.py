@@ -167,6 +167,9 @@ def _as_output(y, scalar, where):
     """Return f's output as a 1-D array and check its shape; `where` names the point."""
     if isinstance(y, Dual):
         raise TypeError(f"f returned a Dual number at {where}; expected a float")
+    if y is None:
+        expected = "a float" if scalar else "a 1-D float array"
+        raise TypeError(f"f returned None at {where}; expected {expected} (is a return statement missing?)")
     try:
         array = np.asarray(y)
     except (TypeError, ValueError) as error:
@@ -215,6 +218,10 @@ class _Function:
         if not np.all(np.isfinite(output)):
             bad = np.flatnonzero(~np.isfinite(output))[0]
             entry = "" if self.scalar else f" (output {bad})"
+            if where == "x":
+                raise ValueError(
+                    f"f returned a non-finite value {output[bad]}{entry} at x itself, before any "
+                    "step; x must be a point where f is finite")
             raise ValueError(
                 f"f returned a non-finite value {output[bad]}{entry} at {where}; a step may "
                 "have left the domain of f, so try a smaller step")
