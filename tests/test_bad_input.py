@@ -328,6 +328,18 @@ def test_residuals_stray_huge_index():
         dt.Residuals(lambda x, p: x[1] - x[0], np.array([[0, 2_000_000]]), 1)
 
 
+@pytest.mark.parametrize("fn, message", [
+    (lambda x, p: None, "the residual function fn must return a 1-D vector of residuals; got NoneType"),
+    (lambda x, p: "r", "the residual function fn must return a 1-D vector of residuals; got str"),
+    (lambda x, p: [x[1, 0] - x[0, 0], None],
+     "the residual function fn must return a 1-D vector of residuals; entry 1 is NoneType, expected a number"),
+])
+def test_residuals_fn_returns_no_vector(fn, message):
+    with pytest.raises(TypeError) as error:
+        dt.Residuals(fn, np.array([[0, 1]]), 1)
+    assert str(error.value) == message
+
+
 def test_objective_large_n_vars_given_explicitly():
     # An explicit n_vars is trusted: the variables past the elements are free.
     energy = dt.ElementEnergy(lambda x, p: (x[1] - x[0]) ** 2, np.array([[0, 1_500_000]]), 1)

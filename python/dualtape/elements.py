@@ -54,6 +54,20 @@ def _as_params(params, n_elements: int) -> np.ndarray:
     return array
 
 
+def _check_residual_entry(item, index) -> None:
+    """Raise TypeError unless `item` is a number.
+
+    `index` is the position of `item` in fn's result, or None when `item` is the whole result.
+    """
+    if isinstance(item, (Symbol, numbers.Real)) or (isinstance(item, np.ndarray) and item.ndim == 0):
+        return
+    if index is None:
+        raise TypeError(f"the residual function fn must return a 1-D vector of residuals; "
+                        f"got {type(item).__name__}")
+    raise TypeError(f"the residual function fn must return a 1-D vector of residuals; "
+                    f"entry {index} is {type(item).__name__}, expected a number")
+
+
 def _trace_element(fn, arity: int, dim: int, n_params: int, vector_output: bool) -> Tape:
     recorder = Recorder(arity * dim, n_params)
     x = _symbols(recorder, "Input", arity * dim).reshape(arity, dim)
@@ -64,10 +78,13 @@ def _trace_element(fn, arity: int, dim: int, n_params: int, vector_output: bool)
             if isinstance(result, (list, tuple)):
                 result = np.array(result, dtype=object)
             if not isinstance(result, np.ndarray):
+                _check_residual_entry(result, None)
                 result = np.array([result], dtype=object)
             if result.ndim != 1 or result.size == 0:
                 raise ValueError(f"the residual function must return a non-empty 1-D array; "
                                  f"got shape {result.shape}")
+            for index, item in enumerate(result):
+                _check_residual_entry(item, index)
             outputs = [recorder.lift(item).slot for item in result]
             shape = result.shape
         else:
