@@ -8,7 +8,7 @@ import scipy.optimize
 
 import dualtape as dt
 from dualtape import nist
-from dualtape.result import Status
+from dualtape.result import Status, core_message
 
 
 def rosenbrock_residuals():
@@ -332,6 +332,22 @@ def test_non_finite_residual_at_start_reports_status():
     assert not result.success
     assert "residual 0" in result.message
     assert "x0" in result.message
+
+
+@pytest.mark.parametrize("method", ["lm", "gauss-newton"])
+def test_nan_residual_at_start_message_says_nan(method):
+    # log(-1) is a NaN with its sign bit set on x86-64, which C printf writes as "-nan".
+    resid = dt.Residuals(lambda x: [dt.log(x[0, 0])], np.zeros((1, 1), dtype=int), dim=1)
+
+    result = dt.least_squares(resid, np.array([-1.0]), method=method)
+
+    assert result.message == "cannot start: at x0, residual 0 (element 0, output 0) is nan"
+
+
+def test_core_message_rewrites_printf_nan():
+    assert core_message("r is -nan, J is -nan.") == "r is nan, J is nan."
+    assert core_message("f = -inf") == "f = -inf"
+    assert core_message("x-nan") == "x-nan"
 
 
 def test_non_finite_trial_step_is_rejected():
