@@ -235,6 +235,40 @@ def test_newton_verbose_prints_table(capsys):
     assert "converged" in lines[-1]
 
 
+def progress_rows(output):
+    """Split the progress table of verbose=1 into dicts of column name to cell."""
+    lines = output.splitlines()
+    header = lines[0].split()
+    return [dict(zip(header, line.split())) for line in lines[1:-1]]
+
+
+def test_newton_verbose_iteration_limit_row(capsys):
+    objective, x0 = rosenbrock_problem()
+    dt.minimize(objective, x0, maxiter=3, verbose=1)
+
+    rows = progress_rows(capsys.readouterr().out)
+
+    assert len(rows) == 4
+    # The last row stops on the limit before solving for a direction or stepping.
+    for name in ("decrement", "step", "ls", "reg"):
+        assert rows[-1][name] == "-", rows[-1]
+        assert rows[0][name] != "-", rows[0]
+    assert float(rows[0]["decrement"]) > 0.0
+
+
+def test_newton_verbose_decrement_stop_row(capsys):
+    objective, x0, _ = spring_problem()
+    result = dt.minimize(objective, x0, gtol=0.0, verbose=1)
+
+    rows = progress_rows(capsys.readouterr().out)
+
+    assert result.status == dt.Status.CONVERGED_DECREMENT, result.message
+    # The last row computes the decrement that stops the run, and takes no step.
+    assert float(rows[-1]["decrement"]) == pytest.approx(result.history["decrement"][-1], rel=1e-3)
+    assert rows[-1]["step"] == "-"
+    assert rows[-1]["ls"] == "-"
+
+
 def test_newton_silent_by_default(capsys):
     objective, x0, _ = spring_problem()
     dt.minimize(objective, x0)

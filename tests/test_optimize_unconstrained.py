@@ -443,6 +443,17 @@ def test_verbose_prints_fixed_columns(capsys):
     assert final.startswith("converged: gradient norm")
 
 
+def test_verbose_start_row_has_no_step(capsys):
+    run("lbfgs", rosenbrock_problem(), verbose=1, options={"maxiter": 2})
+
+    lines = capsys.readouterr().out.splitlines()
+    start = dict(zip(lines[0].split(), lines[1].split()))
+    first = dict(zip(lines[0].split(), lines[2].split()))
+    assert start["step"] == "-"
+    assert start["alpha"] == "-"
+    assert float(first["step"]) > 0.0
+
+
 def test_silent_by_default(capsys):
     run("gd", quadratic_problem())
 

@@ -120,7 +120,10 @@ def least_squares(resid, x0, method: str = "lm", *, fixed=None, loss: str = "lin
         a rejected step doubles the growth factor of μ.
     initial_damping : float
         "nielsen": μ at the first iteration, relative to the scaled JᵀWJ whose
-        diagonal is at most 1.
+        diagonal is at most 1. "trust-region" does not use it, because that
+        update computes μ from Δ. Its first μ is 0 (the Gauss-Newton step) when
+        that step fits in the first Δ. The ``damping`` column of ``verbose=1``
+        shows the μ of each step.
     initial_step_bound : float
         "trust-region": Δ at the first iteration is initial_step_bound · ‖D^½ x0‖₂,
         or initial_step_bound if that is 0. 100 is MINPACK's default ``factor``.

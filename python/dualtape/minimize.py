@@ -56,6 +56,24 @@ def _check_newton_options(options: dict) -> dict:
     return merged
 
 
+def _newton_row(info: dict) -> dict:
+    """Return the progress row of one C++ Newton iteration, with None for what it did not compute.
+
+    The C++ loop leaves such fields at 0. The last iteration takes no step, and when
+    it stops on the gradient test or the iteration limit, it also solves for no
+    direction, so it has no decrement and no regularization. A computed decrement
+    −½ gᵀd is > 0, because a direction with gᵀd >= 0 ends the run.
+    """
+    took_step = info["line_search_steps"] > 0
+    has_direction = took_step or info["decrement"] > 0.0
+    return {"iter": info["iteration"], "f": info["f"], "|g|": info["grad_norm"],
+            "decrement": info["decrement"] if has_direction else None,
+            "step": info["step"] if took_step else None,
+            "ls": info["line_search_steps"] if took_step else None,
+            "reg": info["regularization"] if has_direction else None,
+            "time": info["time"]}
+
+
 def _newton_objective(obj: Objective, x0, options: dict, callback, verbose: int) -> OptimizeResult:
     """Projected Newton on an `Objective`, with the loop in C++."""
     settings = _check_newton_options(options)
@@ -73,9 +91,7 @@ def _newton_objective(obj: Objective, x0, options: dict, callback, verbose: int)
         history["line_search_steps"].append(info["line_search_steps"])
         history["regularization"].append(info["regularization"])
         history["time"].append(info["time"])
-        printer({"iter": info["iteration"], "f": info["f"], "|g|": info["grad_norm"],
-                 "decrement": info["decrement"], "step": info["step"],
-                 "ls": info["line_search_steps"], "reg": info["regularization"], "time": info["time"]})
+        printer(_newton_row(info))
         if callback is None:
             return 0
         state = {"nit": info["iteration"] + 1, "x": x_now.reshape(shape), "fun": info["f"],

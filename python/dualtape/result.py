@@ -146,6 +146,9 @@ class ProgressPrinter:
     verbose : int
         0 prints nothing; 1 prints every iteration; 2 also prints the
         final message.
+
+    A value that is None or NaN prints as "-": the solvers pass those for the
+    quantities that they did not compute in an iteration.
     """
 
     def __init__(self, columns, verbose: int = 0, stream=None):
@@ -167,7 +170,7 @@ class ProgressPrinter:
         for name, spec in self.columns:
             value = values.get(name)
             width = self._width(spec)
-            if value is None or (isinstance(value, float) and math.isnan(value) and "d" in spec):
+            if value is None or (isinstance(value, float) and math.isnan(value)):
                 cells.append(f"{'-':>{width}}")
             else:
                 cells.append(f"{value:{spec}}")
