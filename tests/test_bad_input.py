@@ -538,8 +538,21 @@ def test_minimize_non_finite_start_shapes(x0, message):
 
 @pytest.mark.parametrize("count", [-1, "2", 1.5, True])
 def test_set_num_threads_bad_count(count, restore_threads):
-    with pytest.raises(ValueError, match="count must be an integer >= 0"):
+    with pytest.raises(ValueError, match=r"count must be an integer >= 0 \(0 for the default, one thread per core\)"):
         dt.set_num_threads(count)
+
+
+def test_set_num_threads_too_large(restore_threads):
+    with pytest.raises(ValueError, match="count must be at most 2147483647; got 2147483648"):
+        dt.set_num_threads(2**31)
+
+
+def test_set_num_threads_numpy_integer_and_zero(restore_threads):
+    dt.set_num_threads(np.int64(1))
+    assert dt.get_num_threads() == 1
+
+    dt.set_num_threads(count=0)
+    assert dt.get_num_threads() >= 1
 
 
 def test_symmetric_dirichlet_bad_mesh():

@@ -4,6 +4,8 @@ Write energies in plain Python; dualtape traces them into a C++ tape and evaluat
 values, gradients and sparse Hessians at native speed.
 """
 
+import numbers
+
 from . import _core
 from ._math import (abs, acos, asin, atan, atan2, cos, cosh, cross, det, dot, exp, expm1, hypot, inv,
                     log, log1p, maximum, minimum, norm, power, sign, sin, sinh, sqrt, square, tan, tanh,
@@ -26,10 +28,21 @@ __version__ = "0.1.0"
 
 
 def set_num_threads(count: int) -> None:
-    """Set the number of threads for element evaluation (0 uses all cores)."""
-    if not isinstance(count, int) or isinstance(count, bool) or count < 0:
-        raise ValueError(f"count must be an integer >= 0; got {count!r}")
-    _core.set_num_threads(count)
+    """Set the number of threads that evaluate elements.
+
+    Parameters
+    ----------
+    count : int
+        Number of threads, or 0 for the default: OpenMP's ``omp_get_max_threads()``,
+        which is one per available CPU in GCC's libgomp unless the
+        ``OMP_NUM_THREADS`` environment variable sets another. A build without
+        OpenMP always uses one thread.
+    """
+    if not isinstance(count, numbers.Integral) or isinstance(count, bool) or count < 0:
+        raise ValueError(f"count must be an integer >= 0 (0 for the default, one thread per core); got {count!r}")
+    if count > 2**31 - 1:
+        raise ValueError(f"count must be at most 2147483647; got {count}")
+    _core.set_num_threads(int(count))
 
 
 def get_num_threads() -> int:
