@@ -130,6 +130,20 @@ def test_volumetric_rigid_handles_and_twist(tmp_path):
     assert (tmp_path / "volume" / "volumetric_deformation.png").stat().st_size > 0
 
 
+def test_volumetric_plot_symmetric_colorbar():
+    rest, tets = volumetric_deformation.cube_mesh(2)
+    x = volumetric_deformation.twist(rest, math.pi / 2, 0.2)
+
+    figure = volumetric_deformation.plot(x, tets, rest, "twist")
+
+    colorbars = [axes for axes in figure.axes if axes.get_label() == "<colorbar>"]
+    assert len(colorbars) == 1
+    low, high = colorbars[0].get_ylim()
+    assert low == pytest.approx(-high)
+    assert high > 0.0
+    assert colorbars[0].get_ylabel() == "log(deformed area / rest area)"
+
+
 def test_cube_mesh_is_positive():
     rest, tets = volumetric_deformation.cube_mesh(2)
     assert tets.shape == (48, 4)
