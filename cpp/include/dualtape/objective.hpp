@@ -511,9 +511,11 @@ class Objective {
     const std::int64_t* vars = term.energy->variables(e);
     const std::int32_t* map = term.scatter.data() + size_t(e) * N * N;
     if (!any_fixed_ && projection == Projection::None) {
-      // The common case of an unprojected Hessian without fixed variables.
-      for (int i = 0; i < N; ++i) g[vars[i]] += term.weight * g_local[i];
-      for (int i = 0; i < N * N; ++i) values[map[i]] += term.weight * H_local[i];
+      // The common case of an unprojected Hessian without fixed variables. The
+      // weight is a local, so that the stores into values need not reload it.
+      const double weight = term.weight;
+      for (int i = 0; i < N; ++i) g[vars[i]] += weight * g_local[i];
+      for (int i = 0; i < N * N; ++i) values[map[i]] += weight * H_local[i];
       return;
     }
     std::array<char, 64> fixed_small{};
@@ -533,6 +535,25 @@ class Objective {
     for (int i = 0; i < N; ++i)
       if (!is_fixed[i]) g[vars[i]] += term.weight * g_local[i];
     project_and_scatter<S>(H_local, N, is_fixed, any_fixed, projection, eps, map, values);
+  }
+
+  // Adds the gradient and the symmetrized Hessian of lane l of a finished, finite
+  // hessian_block straight into g and the CSR values: the unprojected case without
+  // fixed variables, which needs no local copy.
+  template <int S>
+  void scatter_lane(const Term& term, int e, const HessianBlockWorkspace<kLanes, S>& ws, int l, double* g,
+                    double* values) const {
+    const double weight = term.weight;
+    const std::int64_t* vars = term.energy->variables(e);
+    const std::int32_t* map = term.scatter.data() + size_t(e) * S * S;
+    const double* W = ws.adjoints.data() + l;
+    const double* WT = ws.adjoint_tangents.data() + l;
+    for (int i = 0; i < S; ++i) g[vars[i]] += weight * W[std::ptrdiff_t(i) * kLanes];
+    for (int i = 0; i < S; ++i)
+      for (int j = 0; j < S; ++j) {
+        const double h = 0.5 * (WT[(std::ptrdiff_t(i) * S + j) * kLanes] + WT[(std::ptrdiff_t(j) * S + i) * kLanes]);
+        values[map[i * S + j]] += weight * h;
+      }
   }
 
   // Adds the element Hessians of one term, color by color. Compile-time input counts
@@ -578,13 +599,19 @@ class Objective {
           double* V = ws.block.values.data();
           gather_block(term, b, x, V);
           hessian_block<kLanes, S>(tape, ws.block);
+          const bool plain = !any_fixed_ && projection == Projection::None;
           for (int l = 0; l < block.count; ++l) {
-            if (!hessian_block_lane<kLanes, S>(ws.block, l, g_local, H_local)) {
+            if (!ws.block.finite[l]) {
               exact(l);
               continue;
             }
             energies[block.start + l] = V[std::ptrdiff_t(out) * kLanes + l];
-            add_element<S>(term, elements[l], g_local, H_local, projection, eps, g, values);
+            if (plain) {
+              scatter_lane<S>(term, elements[l], ws.block, l, g, values);
+            } else {
+              hessian_block_lane<kLanes, S>(ws.block, l, g_local, H_local);
+              add_element<S>(term, elements[l], g_local, H_local, projection, eps, g, values);
+            }
           }
         }
       });

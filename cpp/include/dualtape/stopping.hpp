@@ -1,6 +1,7 @@
 // Status codes and stopping messages shared by the solvers.
 #pragma once
 
+#include <cmath>
 #include <cstdio>
 #include <string>
 
@@ -22,6 +23,8 @@ enum class SolverStatus : int {
 
 /// Formats a number for a stopping message: scientific notation, 4 significant digits.
 inline std::string format_number(double value) {
+  // printf writes a NaN with its sign bit set as "-nan".
+  if (std::isnan(value)) return "nan";
   char buffer[32];
   std::snprintf(buffer, sizeof buffer, "%.3e", value);
   return buffer;
