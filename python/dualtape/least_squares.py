@@ -11,7 +11,7 @@ import scipy.sparse as sp
 from . import _core
 from .elements import _as_fixed
 from .residuals import Residuals
-from .result import OptimizeResult, ProgressPrinter, StopRequest, core_message
+from .result import OptimizeResult, ProgressPrinter, StopRequest
 
 __all__ = ["least_squares"]
 
@@ -203,7 +203,7 @@ def least_squares(resid, x0, method: str = "lm", *, fixed=None, loss: str = "lin
     jac = sp.csr_matrix((data, indices, indptr), shape=(resid.n_residuals, resid.n))
     result = OptimizeResult(
         x=raw["x"].reshape(shape), fun=raw["fun"], grad=raw["grad"].reshape(shape), nit=raw["nit"],
-        nfev=raw["nfev"], njev=raw["njev"], status=raw["status"], message=core_message(raw["message"]),
+        nfev=raw["nfev"], njev=raw["njev"], status=raw["status"], message=raw["message"],
         history=history, time=elapsed,
         extra={"cost": raw["cost"], "jac": jac, "shifted_solves": raw["shifted_solves"],
                "rejected_accelerations": raw["rejected_accelerations"], "factorizations": raw["factorizations"],

@@ -9,7 +9,7 @@ import numpy as np
 
 from . import _core
 from .elements import ElementEnergy, Objective, _as_fixed
-from .result import OptimizeResult, ProgressPrinter, StopRequest, core_message
+from .result import OptimizeResult, ProgressPrinter, StopRequest
 
 __all__ = ["minimize"]
 
@@ -116,7 +116,7 @@ def _newton_objective(obj: Objective, x0, options: dict, callback, verbose: int)
     result = OptimizeResult(
         x=raw["x"].reshape(shape), fun=raw["fun"], grad=raw["grad"].reshape(shape), nit=raw["nit"],
         nfev=raw["nfev"], njev=raw["nhev"], nhev=raw["nhev"], status=raw["status"],
-        message=core_message(raw["message"]), history=history, time=elapsed)
+        message=raw["message"], history=history, time=elapsed)
     if verbose >= 1:
         printer.finish(result.message)
     return result

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import math
-import re
 import sys
 import time
 from dataclasses import dataclass, field
@@ -46,18 +45,6 @@ class Status:
         -6: "stationary point is not a minimum",
         -7: "linear solve failed",
     }
-
-
-_PRINTF_NAN = re.compile(r"(?<![\w.+-])-nan\b")
-
-
-def core_message(message: str) -> str:
-    """Return a stopping message of the C++ core with "-nan" written as "nan".
-
-    The core formats numbers with printf, which writes a NaN whose sign bit is set
-    (as log(-1) returns on x86-64) as "-nan", while Python writes every NaN as "nan".
-    """
-    return _PRINTF_NAN.sub("nan", message)
 
 
 class StopRequest(Exception):
