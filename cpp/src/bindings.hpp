@@ -59,7 +59,9 @@ using PythonCallback = std::function<int(py::dict, DoubleArray)>;
 /// Wraps a Python callback for a C++ solver loop that runs without the GIL. After
 /// each iteration it takes the GIL, returns 2 (interrupt) on Ctrl-C, re-raises
 /// any other pending Python error, and then calls `callback` (if set) with the
-/// dict that `describe(iteration, info)` fills and the current x.
+/// dict that `describe(iteration, info)` fills and the current x. The wrapper refers
+/// to `callback`, which must outlive it. It holds no copy, because copying a Python
+/// function needs the GIL, which the solver loop does not hold.
 template <typename Iteration, typename Describe>
 std::function<int(const Iteration&, const Eigen::VectorXd&)> wrap_callback(const PythonCallback& callback,
                                                                           Describe describe) {

@@ -322,6 +322,72 @@ void test_constant_second_partials() {
   check(seen == 5, "every operation of the tape has a reverse step, got " + std::to_string(seen));
 }
 
+// hessian_block against hessian_point on the operations with constant second
+// partials, including a product of a slot with itself and a parameter factor:
+// f = x0·x0 − (x0 − x1)·(−x1) + p·x0·x1 + (x1 + p)².
+void test_hessian_block_constant_second_partials() {
+  std::vector<Instruction> code = {
+      {Op::Input, 0}, {Op::Input, 1}, {Op::Param, 0},
+      {Op::Mul, 0, 0},   // 3: x0·x0
+      {Op::Sub, 0, 1},   // 4: x0 − x1
+      {Op::Neg, 1},      // 5: −x1
+      {Op::Mul, 4, 5},   // 6
+      {Op::Sub, 3, 6},   // 7
+      {Op::Mul, 2, 0},   // 8: p·x0
+      {Op::Mul, 8, 1},   // 9: p·x0·x1
+      {Op::Add, 7, 9},   // 10
+      {Op::Add, 1, 2},   // 11: x1 + p
+      {Op::Square, 11},  // 12
+      {Op::Add, 10, 12}, // 13: f
+  };
+  const dualtape::Tape tape(2, 1, code, {13});
+  constexpr int L = 8;
+  dualtape::HessianBlockWorkspace<L, 2> ws;
+  ws.prepare(tape);
+  double points[L][3];
+  for (int l = 0; l < L; ++l) {
+    points[l][0] = -1.0 + 0.3 * l;
+    points[l][1] = 0.7 - 0.2 * l;
+    points[l][2] = 0.5 + 0.1 * l;
+    for (int i = 0; i < 3; ++i) ws.values[size_t(i) * L + l] = points[l][i];
+  }
+  // Two sweeps on one workspace: the second must not depend on the first.
+  for (int sweep = 0; sweep < 2; ++sweep) {
+    dualtape::hessian_block<L, 2>(tape, ws);
+    for (int l = 0; l < L; ++l) {
+      const std::string where = "constant second partials, sweep " + std::to_string(sweep) + ", lane " + std::to_string(l);
+      double g_block[2], H_block[4], g_point[2], H_point[4];
+      check(dualtape::hessian_block_lane<L, 2>(ws, l, g_block, H_block), where + " is finite");
+      dualtape::HessianWorkspace<2> point_ws;
+      const double x[2] = {points[l][0], points[l][1]};
+      const double p[1] = {points[l][2]};
+      dualtape::hessian_point<2>(tape, 0, x, p, g_point, H_point, point_ws);
+      for (int i = 0; i < 2; ++i) check_close(g_block[i], g_point[i], where + " gradient[" + std::to_string(i) + "]");
+      for (int i = 0; i < 4; ++i) check_close(H_block[i], H_point[i], where + " H entry " + std::to_string(i));
+      // Closed form: f = x0² + x0 x1 − x1² + p x0 x1 + (x1 + p)², so H = [[2, 1 + p], [1 + p, 0]].
+      check_close(H_block[0], 2.0, where + " H[0][0]");
+      check_close(H_block[1], 1.0 + points[l][2], where + " H[0][1]");
+      check_close(H_block[3], 0.0, where + " H[1][1]");
+    }
+  }
+}
+
+// An objective sums one number per element, so each energy's tape has one output
+// (residual sets use multi-output tapes, but not in an objective).
+void test_objective_needs_one_output() {
+  auto tape = std::make_shared<const dualtape::Tape>(
+      2, 0, std::vector<Instruction>{{Op::Input, 0}, {Op::Input, 1}, {Op::Mul, 0, 1}}, std::vector<int>{0, 2});
+  auto energy = std::make_shared<const dualtape::ElementEnergy>(tape, std::vector<std::int32_t>{0, 1}, 2, 1,
+                                                                std::vector<double>{}, 0);
+  bool thrown = false;
+  try {
+    dualtape::Objective objective({{energy, 1.0}}, 2, 1, {});
+  } catch (const std::invalid_argument&) {
+    thrown = true;
+  }
+  check(thrown, "an objective rejects an energy whose tape has two outputs");
+}
+
 // sqrt(x² + y²)² at the origin, recorded as a tape: zero gradient in every mode.
 void test_tape_zero_rule() {
   std::vector<Instruction> code = {
@@ -412,6 +478,8 @@ int main() {
   test_batched_lanes();
   test_hessian_block();
   test_constant_second_partials();
+  test_hessian_block_constant_second_partials();
+  test_objective_needs_one_output();
   test_tape_zero_rule();
   test_tape_validation();
   test_objective();

@@ -329,7 +329,7 @@ double hessian_point(const Tape& tape, int output, const double* x, const double
   }
   for (int i = 0; i < n; ++i)
     for (int j = i + 1; j < n; ++j) {
-      const double s = 0.5 * (H[std::ptrdiff_t(i) * n + j] + H[std::ptrdiff_t(j) * n + i]);
+      const double s = 0.5 * H[std::ptrdiff_t(i) * n + j] + 0.5 * H[std::ptrdiff_t(j) * n + i];
       H[std::ptrdiff_t(i) * n + j] = s;
       H[std::ptrdiff_t(j) * n + i] = s;
     }
@@ -589,7 +589,8 @@ bool hessian_block_lane(const HessianBlockWorkspace<L, N>& ws, int l, double* g,
   for (int i = 0; i < N; ++i) {
     H[i * N + i] = WT[(std::ptrdiff_t(i) * N + i) * L + l];
     for (int j = i + 1; j < N; ++j) {
-      const double s = 0.5 * (WT[(std::ptrdiff_t(i) * N + j) * L + l] + WT[(std::ptrdiff_t(j) * N + i) * L + l]);
+      // Halves first, so that two finite entries never overflow their mean.
+      const double s = 0.5 * WT[(std::ptrdiff_t(i) * N + j) * L + l] + 0.5 * WT[(std::ptrdiff_t(j) * N + i) * L + l];
       H[i * N + j] = s;
       H[j * N + i] = s;
     }

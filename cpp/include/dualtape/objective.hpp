@@ -98,6 +98,9 @@ class Objective {
     for (size_t t = 0; t < terms.size(); ++t) {
       const auto& [energy, weight] = terms[t];
       if (!energy) throw std::invalid_argument("term " + std::to_string(t) + " has no energy");
+      if (energy->tape().n_outputs() != 1)
+        throw std::invalid_argument("term " + std::to_string(t) + ": an energy's tape needs one output (the element "
+                                    "energy); got " + std::to_string(energy->tape().n_outputs()) + " outputs");
       if (energy->dim() != dim_)
         throw std::invalid_argument("term " + std::to_string(t) + " has dim " + std::to_string(energy->dim()) +
                                     ", but the objective has dim " + std::to_string(dim_));
@@ -551,7 +554,10 @@ class Objective {
     for (int i = 0; i < S; ++i) g[vars[i]] += weight * W[std::ptrdiff_t(i) * kLanes];
     for (int i = 0; i < S; ++i)
       for (int j = 0; j < S; ++j) {
-        const double h = 0.5 * (WT[(std::ptrdiff_t(i) * S + j) * kLanes] + WT[(std::ptrdiff_t(j) * S + i) * kLanes]);
+        // Halves first, so that two finite entries never overflow their mean.
+        const double h = i == j ? WT[(std::ptrdiff_t(i) * S + i) * kLanes]
+                                : 0.5 * WT[(std::ptrdiff_t(i) * S + j) * kLanes] +
+                                      0.5 * WT[(std::ptrdiff_t(j) * S + i) * kLanes];
         values[map[i * S + j]] += weight * h;
       }
   }
