@@ -315,6 +315,15 @@ def test_scipy_newton_cg_hess():
     assert result.fun == pytest.approx(minimum, rel=1e-12)
 
 
+def test_scipy_trust_constr_hess():
+    objective, x0, minimizer, minimum = exp_problem()
+    result = scipy.optimize.minimize(objective.fun, x0, jac=objective.jac, hess=objective.hess,
+                                     method="trust-constr", options={"gtol": 1e-10, "xtol": 1e-14})
+    assert result.success, result.message
+    assert_allclose(result.x, minimizer, rtol=1e-7, atol=1e-7)
+    assert result.fun == pytest.approx(minimum, rel=1e-12)
+
+
 def test_scipy_newton_cg_hessp():
     objective, x0, minimizer = spring_problem()
     # At xtol = 1e-12 the line search works at the rounding level of f and may stop

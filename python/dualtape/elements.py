@@ -377,9 +377,12 @@ class Objective:
     def hess(self, x) -> sp.csr_matrix:
         """Compute the unprojected sparse Hessian for scipy.optimize.
 
+        Methods that accept a sparse Hessian, such as "Newton-CG" and "trust-constr",
+        take ``hess=objective.hess``.
+
         NOTE: scipy.optimize (1.17) converts a sparse Hessian to a csr_array, and
-        method="trust-ncg" then multiplies it by np.dot, which fails for sparse
-        arrays. Pass ``hessp=objective.hessp`` to that method instead.
+        methods "trust-ncg" and "trust-krylov" then multiply it by np.dot, which
+        fails for sparse arrays. Pass ``hessp=objective.hessp`` to them instead.
         """
         return self.hessian(np.asarray(x).reshape(-1))
 
