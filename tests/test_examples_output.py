@@ -42,6 +42,17 @@ def test_output_path_creates_missing_directories(tmp_path):
     assert _output.output_path(str(tmp_path / "a" / "b"), "name.png") == path
 
 
+@pytest.mark.parametrize("name", EXAMPLES)
+def test_existing_file_as_output_dir_rejected_before_run(name, tmp_path, capsys):
+    module = importlib.import_module(f"dualtape.examples.{name}")
+    taken = tmp_path / "taken"
+    taken.write_text("")
+    with pytest.raises(SystemExit) as exit_info:
+        module.main(["-o", str(taken)])
+    assert exit_info.value.code == 2
+    assert f"{taken} exists and is not a directory" in capsys.readouterr().err
+
+
 def test_output_path_rejects_file_as_directory(tmp_path):
     (tmp_path / "taken").write_text("")
     with pytest.raises(OSError):

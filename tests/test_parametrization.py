@@ -163,3 +163,22 @@ def test_unreadable_mesh_exits_with_message(tmp_path):
     path.write_text("0 0 0\n")
     with pytest.raises(SystemExit, match="points.xyz: cannot read the mesh"):
         parametrization.main([str(path), "-o", str(tmp_path)])
+
+
+def test_tetrahedral_mesh_exits_with_message(mesh_dir, tmp_path):
+    # libigl reads the 4-index faces of cube_48k.obj as quads split into triangles,
+    # which is no disk: the Tutte embedding has inverted triangles.
+    path = mesh_dir / "cube_48k.obj"
+    if not path.is_file():
+        pytest.skip(f"test mesh not found: {path}")
+    pytest.importorskip("igl")
+    with pytest.raises(SystemExit, match="cube_48k.obj: the energy of the Tutte embedding is not finite"):
+        parametrization.main([str(path), "-o", str(tmp_path), "-q"])
+    assert not (tmp_path / "cube_48k.obj").exists()
+
+
+def test_existing_output_file_name_accepted(tmp_path):
+    target = tmp_path / "disk.obj"
+    target.write_text("old\n")
+    parametrization.main(["-o", str(target), "-q"])
+    assert target.read_text().startswith("# written by dualtape.examples.parametrization")

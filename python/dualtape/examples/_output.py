@@ -15,15 +15,24 @@ from typing import Callable, Optional
 import numpy as np
 
 
-def make_parser(name: str, doc: str, outputs: str, extra_help: str = "") -> argparse.ArgumentParser:
+def make_parser(name: str, doc: str, outputs: str, extra_help: str = "",
+                file_suffixes: tuple = ()) -> argparse.ArgumentParser:
     """Create the parser of example `name` with its ``-o/--output-dir`` option.
 
     The description is the first line of `doc`. The help text of ``-o`` names
     `outputs`, the files that the example writes there, and ends with `extra_help`.
+    An existing file given as ``-o`` is rejected before the example runs, unless
+    its name ends in one of `file_suffixes` (an example that accepts file names).
     """
+    def output_dir(value: str) -> str:
+        if (os.path.exists(value) and not os.path.isdir(value)
+                and not value.lower().endswith(tuple(file_suffixes))):
+            raise argparse.ArgumentTypeError(f"{value} exists and is not a directory; expected an output directory")
+        return value
+
     parser = argparse.ArgumentParser(prog=f"python -m dualtape.examples.{name}",
                                      description=doc.strip().splitlines()[0])
-    parser.add_argument("-o", "--output-dir", default=".", metavar="DIR",
+    parser.add_argument("-o", "--output-dir", default=".", metavar="DIR", type=output_dir,
                         help=f"output directory for {outputs}, created if missing (default: the "
                              f"current directory). {extra_help}".rstrip())
     return parser

@@ -177,7 +177,8 @@ def main(argv=None):
     parser = make_parser("parametrization", __doc__,
                          "MESH.obj and MESH.png (named after the mesh file, or parametrization.obj and "
                          "parametrization.png for the generated disk)",
-                         extra_help="A path ending in .obj or .png names the two files instead.")
+                         extra_help="A path ending in .obj or .png names the two files instead.",
+                         file_suffixes=_FILE_SUFFIXES)
     parser.add_argument("mesh", nargs="?", help="triangle mesh file (OBJ, OFF, PLY, STL); "
                         "without it a generated disk mesh is used")
     parser.add_argument("--tol", type=float, default=1e-2,
@@ -200,6 +201,11 @@ def main(argv=None):
     # Create the output directory before the solve, so that a bad path fails at once.
     prefix = output_prefix(args.output_dir, args.mesh)
     uv, result = parametrize(V, F, verbose=0 if args.quiet else 1, tol=args.tol, maxiter=args.maxiter)
+    if not np.isfinite(result.fun):
+        # An infinite energy at the start means an inverted or degenerate triangle in
+        # the Tutte embedding, which a triangulated disk does not have.
+        raise SystemExit(f"{name}: the energy of the Tutte embedding is not finite ({result.message}); "
+                         "a triangle mesh of disk topology is needed")
     areas = signed_areas(uv, F)
     inverted = int(np.sum(areas <= 0))
     print(f"final energy: {result.fun:.6f}")
