@@ -304,9 +304,17 @@ def test_taped_function_backtracks_from_nan(f, method, options):
     assert result.x[0] == pytest.approx(LOG_QUADRATIC_MINIMIZER, abs=1e-7)
 
 
-def test_taped_function_nan_at_start_raises():
-    with pytest.raises(ValueError, match=r"f\(x\) is not finite \(nan\) at this point"):
-        dt.minimize(log_squared_plus_quadratic, np.array([-1.0]), method="lbfgs")
+@pytest.mark.parametrize("method", ["lbfgs", "gd", "newton"])
+def test_taped_function_nan_at_start_raises(method):
+    with pytest.raises(ValueError, match=r"f\(x0\) = nan is not finite; start from a point x0 where f is finite"):
+        dt.minimize(log_squared_plus_quadratic, np.array([-1.0]), method=method)
+
+
+def test_taped_function_infinite_gradient_at_start_raises():
+    # asin(x) is π/2 at x = 1, where its derivative 1/√(1 − x²) is infinite.
+    with pytest.raises(ValueError, match=r"the gradient of f at x0 is not finite \(entry 1 of the flattened "
+                                         r"gradient is -inf\)"):
+        dt.minimize(lambda x: x[0] ** 2 - dt.asin(x[1]), np.array([0.5, 1.0]), method="lbfgs")
 
 
 def test_taped_function_fixed_step_nan_returns_last_finite():

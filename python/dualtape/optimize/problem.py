@@ -235,8 +235,12 @@ class Problem:
                 return _as_value(f(x), "f")
 
             if grad is None:
-                value_and_gradient = _tape_value_and_grad(f, shape, check_finite=False)
-                start_value_and_gradient = _tape_value_and_grad(f, shape, check_finite=True)
+                value_and_gradient = _tape_value_and_grad(f, shape)
+
+                def start_value_and_gradient(x):
+                    value0, gradient0 = value_and_gradient(x)
+                    _check_finite_start(value0, gradient0)
+                    return value0, gradient0
             elif callable(grad):
                 def value_and_gradient(x):
                     return value(x), _as_gradient(grad(x), shape, "grad")
@@ -490,18 +494,27 @@ class Problem:
         return f, self.pullback(z, g)
 
 
-def _tape_value_and_grad(f, shape, check_finite):
+def _tape_value_and_grad(f, shape):
     """Differentiate ``f`` by recording it at each x, as ``dualtape.value_and_grad`` does.
 
-    With `check_finite`, a value or gradient that is not finite raises the ValueError
-    of ``dualtape.value_and_grad``. Without it, NaN and inf are returned, so that a
-    line search can reject the point.
+    A value or gradient that is not finite is returned as it is, so that a line
+    search can reject the point.
     """
     from .. import autodiff
 
     def value_and_gradient(x):
         recording = autodiff._record(f, (x,), {}, (0,), "dt.value_and_grad")
-        value, gradient = recording.value_and_gradient(check_finite=check_finite)
+        value, gradient = recording.value_and_gradient(check_finite=False)
         return _as_value(value, "f"), _as_gradient(gradient, shape, "dualtape.value_and_grad(f)")
 
     return value_and_gradient
+
+
+def _check_finite_start(value, gradient):
+    """Raise ValueError unless f and its gradient are finite at the start point x0."""
+    if not np.isfinite(value):
+        raise ValueError(f"f(x0) = {value} is not finite; start from a point x0 where f is finite")
+    bad = np.flatnonzero(~np.isfinite(gradient))
+    if bad.size:
+        raise ValueError(f"the gradient of f at x0 is not finite (entry {int(bad[0])} of the flattened gradient "
+                         f"is {gradient.reshape(-1)[bad[0]]}); start from a point x0 where f is differentiable")
