@@ -279,7 +279,7 @@ def test_newton_message_shows_threshold():
     objective, x0, _, _ = exp_problem()
     result = dt.minimize(objective, x0, tol=0.0, gtol=1e-8)
     assert result.status == dt.Status.CONVERGED_GRADIENT
-    assert "gtol 1.000e-08" in result.message
+    assert result.message.endswith("<= gtol = 1.000e-08")
 
 
 # -- scipy.optimize interface ------------------------------------------------------

@@ -595,8 +595,8 @@ inline LeastSquaresResult least_squares(const Residuals& residuals, Eigen::Vecto
     result.iterations = iteration;
     const double gradient_norm = g.lpNorm<Eigen::Infinity>();
     if (gradient_norm <= options.gtol) {
-      return finish(LeastSquaresStatus::ConvergedGradient, "converged: gradient max-norm " + format_number(gradient_norm) +
-                                                               " <= gtol " + format_number(options.gtol));
+      return finish(LeastSquaresStatus::ConvergedGradient, "converged: gradient norm: max |g_i| = " + format_number(gradient_norm) +
+                                                               " <= gtol = " + format_number(options.gtol));
     }
     if (iteration >= options.max_iterations) {
       return finish(LeastSquaresStatus::MaxIterations,

@@ -114,8 +114,8 @@ inline NewtonResult newton(const Objective& objective, Eigen::VectorXd x, const 
       info.seconds = std::chrono::duration<double>(Clock::now() - start).count();
       result.history.push_back(info);
       if (callback) callback(info, x);
-      return finish(NewtonStatus::ConvergedGradient, "converged: gradient norm " + format_number(gradient_norm) +
-                                                         " <= gtol " + format_number(options.gradient_tolerance));
+      return finish(NewtonStatus::ConvergedGradient, "converged: gradient norm: ‖g‖₂ = " + format_number(gradient_norm) +
+                                                         " <= gtol = " + format_number(options.gradient_tolerance));
     }
     if (iteration >= options.max_iterations) {
       info.seconds = std::chrono::duration<double>(Clock::now() - start).count();
@@ -163,8 +163,8 @@ inline NewtonResult newton(const Objective& objective, Eigen::VectorXd x, const 
       info.seconds = std::chrono::duration<double>(Clock::now() - start).count();
       result.history.push_back(info);
       if (callback) callback(info, x);
-      return finish(NewtonStatus::ConvergedDecrement, "converged: Newton decrement " + format_number(decrement) +
-                                                          " < tol " + format_number(options.decrement_tolerance));
+      return finish(NewtonStatus::ConvergedDecrement, "converged: Newton decrement: ½ gᵀH̃⁻¹g = " + format_number(decrement) +
+                                                          " < tol = " + format_number(options.decrement_tolerance));
     }
 
     // Armijo backtracking; a non-finite f is a rejected step.
