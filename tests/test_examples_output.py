@@ -45,12 +45,12 @@ def test_output_path_creates_missing_directories(tmp_path):
 @pytest.mark.parametrize("name", EXAMPLES)
 def test_existing_file_as_output_dir_rejected_before_run(name, tmp_path, capsys):
     module = importlib.import_module(f"dualtape.examples.{name}")
-    taken = tmp_path / "taken"
-    taken.write_text("")
+    existing_file = tmp_path / "existing_file"
+    existing_file.write_text("")
     with pytest.raises(SystemExit) as exit_info:
-        module.main(["-o", str(taken)])
+        module.main(["-o", str(existing_file)])
     assert exit_info.value.code == 2
-    assert f"{taken} exists and is not a directory" in capsys.readouterr().err
+    assert f"{existing_file} exists and is not a directory" in capsys.readouterr().err
 
 
 def test_output_path_rejects_file_as_directory(tmp_path):

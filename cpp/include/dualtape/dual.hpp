@@ -26,8 +26,8 @@ DUALTAPE_INLINE double times0(double a, double b) { return (a == 0.0 || b == 0.0
 namespace detail {
 
 /// Tangent of a plain Dual number with N fixed: an array with element-wise loops.
-/// Eigen's fixed-size vectors use explicit SIMD instructions for small N, which stop
-/// the compiler from vectorizing a loop over many Dual numbers; plain loops do not.
+/// Eigen's fixed-size vectors use explicit SIMD instructions for small N, and these
+/// stop GCC from vectorizing a loop over many Dual numbers. Plain loops do not.
 template <typename T, int N>
 struct PlainTangent {
   T entries[N];
@@ -75,9 +75,9 @@ struct PlainTangent {
 /// A first-order forward-mode number: value v and tangent g (the derivatives of v
 /// along N directions). N is fixed at compile time, or Eigen::Dynamic for a
 /// runtime-sized tangent. With Exact (the default) every product obeys the zero
-/// rule; without it (N fixed), products are plain and the tangent is a plain
-/// array, which lets loops over many Dual numbers vectorize (for callers that
-/// detect non-finite results and redo them exactly).
+/// rule. Without it (N fixed), products are plain and the tangent is a plain array,
+/// so loops over many Dual numbers vectorize. Such callers must detect non-finite
+/// results and recompute them exactly.
 template <typename T, int N, bool Exact = true>
 struct Dual {
   static_assert(Exact || N != Eigen::Dynamic, "plain Dual numbers need a fixed number of directions");

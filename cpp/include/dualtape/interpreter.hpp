@@ -329,30 +329,11 @@ double hessian_point(const Tape& tape, int output, const double* x, const double
   }
   for (int i = 0; i < n; ++i)
     for (int j = i + 1; j < n; ++j) {
-      const double s = 0.5 * H[std::ptrdiff_t(i) * n + j] + 0.5 * H[std::ptrdiff_t(j) * n + i];
+      const double s = symmetric_mean(H[std::ptrdiff_t(i) * n + j], H[std::ptrdiff_t(j) * n + i]);
       H[std::ptrdiff_t(i) * n + j] = s;
       H[std::ptrdiff_t(j) * n + i] = s;
     }
   return ws.values[out].v;
-}
-
-/// Computes the value, first and second partials of one operation at one point. The
-/// op table's rule runs on Dual numbers seeded with the directions of a and b, so
-/// the derivatives of the partials come from the same table as the partials. With
-/// Exact false the products are plain (see Dual).
-template <Op op, bool Exact = true>
-DUALTAPE_INLINE void second_partials(double a, double b, double c, double k, double& v, double& da, double& db,
-                                     double& daa, double& dab, double& dbb) {
-  using D = Dual<double, 2, Exact>;
-  const D A(a, typename D::Tangent(1.0, 0.0)), B(b, typename D::Tangent(0.0, 1.0)), C(c);
-  D value, partial_a, partial_b;
-  Rule<op>::eval(A, B, C, k, value, partial_a, partial_b);
-  v = value.v;
-  da = partial_a.v;
-  db = partial_b.v;
-  daa = partial_a.g[0];
-  dab = partial_a.g[1];
-  dbb = partial_b.g[1];
 }
 
 /// Scratch memory of hessian_block: L lanes, N inputs. Slot s of lane l lives at
@@ -393,7 +374,7 @@ void second_partial_lanes(const double* __restrict a, const double* __restrict b
                           double k, double* __restrict v, double* __restrict da, double* __restrict db,
                           double* __restrict daa, double* __restrict dab, double* __restrict dbb) {
   for (int l = 0; l < L; ++l)
-    second_partials<op, false>(a[l], b[l], c[l], k, v[l], da[l], db[l], daa[l], dab[l], dbb[l]);
+    second_partials<op>(a[l], b[l], c[l], k, v[l], da[l], db[l], daa[l], dab[l], dbb[l]);
 }
 
 // t_out = da·t_a (+ db·t_b) for the N tangent directions.
@@ -589,8 +570,7 @@ bool hessian_block_lane(const HessianBlockWorkspace<L, N>& ws, int l, double* g,
   for (int i = 0; i < N; ++i) {
     H[i * N + i] = WT[(std::ptrdiff_t(i) * N + i) * L + l];
     for (int j = i + 1; j < N; ++j) {
-      // Halves first, so that two finite entries never overflow their mean.
-      const double s = 0.5 * WT[(std::ptrdiff_t(i) * N + j) * L + l] + 0.5 * WT[(std::ptrdiff_t(j) * N + i) * L + l];
+      const double s = symmetric_mean(WT[(std::ptrdiff_t(i) * N + j) * L + l], WT[(std::ptrdiff_t(j) * N + i) * L + l]);
       H[i * N + j] = s;
       H[j * N + i] = s;
     }

@@ -554,10 +554,7 @@ class Objective {
     for (int i = 0; i < S; ++i) g[vars[i]] += weight * W[std::ptrdiff_t(i) * kLanes];
     for (int i = 0; i < S; ++i)
       for (int j = 0; j < S; ++j) {
-        // Halves first, so that two finite entries never overflow their mean.
-        const double h = i == j ? WT[(std::ptrdiff_t(i) * S + i) * kLanes]
-                                : 0.5 * WT[(std::ptrdiff_t(i) * S + j) * kLanes] +
-                                      0.5 * WT[(std::ptrdiff_t(j) * S + i) * kLanes];
+        const double h = symmetric_mean(WT[(std::ptrdiff_t(i) * S + j) * kLanes], WT[(std::ptrdiff_t(j) * S + i) * kLanes]);
         values[map[i * S + j]] += weight * h;
       }
   }

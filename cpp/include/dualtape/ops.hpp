@@ -99,9 +99,9 @@ inline int op_differentiable_arity(Op op) {
 /// instead of storing them for every evaluation point.
 constexpr bool op_has_constant_partials(Op op) { return op == Op::Add || op == Op::Sub || op == Op::Neg; }
 
-/// Whether the operation's second partials are the same constants everywhere: the
-/// operations above, products and squares. The block Hessian takes them from the
-/// reverse plan instead of computing them for every evaluation point.
+/// Returns true if the operation's second partials are the same constants
+/// everywhere: the operations above, products and squares. The block Hessian then
+/// takes them from the reverse plan instead of computing them at every point.
 constexpr bool op_has_constant_second_partials(Op op) {
   return op_has_constant_partials(op) || op == Op::Mul || op == Op::Square;
 }
@@ -295,7 +295,30 @@ DUALTAPE_RULE(Where) {
 
 #undef DUALTAPE_RULE
 
-/// Call f(std::integral_constant<Op, op>{}) for a runtime op, so that the callee
+/// Computes the value, first and second partials of one operation at one point. The
+/// op table's rule runs on plain Dual numbers (see Dual) seeded with the directions
+/// of a and b, so the derivatives of the partials come from the same table as the
+/// partials. A caller that needs the zero rule must check the results for NaN.
+template <Op op>
+DUALTAPE_INLINE void second_partials(double a, double b, double c, double k, double& v, double& da, double& db,
+                                     double& daa, double& dab, double& dbb) {
+  using D = Dual<double, 2, false>;
+  const D A(a, typename D::Tangent(1.0, 0.0)), B(b, typename D::Tangent(0.0, 1.0)), C(c);
+  D value, partial_a, partial_b;
+  Rule<op>::eval(A, B, C, k, value, partial_a, partial_b);
+  v = value.v;
+  da = partial_a.v;
+  db = partial_b.v;
+  daa = partial_a.g[0];
+  dab = partial_a.g[1];
+  dbb = partial_b.g[1];
+}
+
+/// Returns (a + b) / 2, halving each term before the sum, so that the mean of two
+/// finite numbers is finite. It symmetrizes Hessian entries.
+DUALTAPE_INLINE double symmetric_mean(double a, double b) { return 0.5 * a + 0.5 * b; }
+
+/// Calls f(std::integral_constant<Op, op>{}) for a runtime op, so that the callee
 /// is compiled once per operation with the rule inlined.
 template <typename F>
 inline void visit_op(Op op, F&& f) {

@@ -198,19 +198,14 @@ class Tape {
         });
       }
       if (op_has_constant_second_partials(ins.op)) {
-        // The op table's rule on Dual numbers seeded along a and b, as in the
-        // interpreter's second_partials, at an arbitrary point.
-        using D = Dual<double, 2>;
-        const D a(1.0, D::Tangent(1.0, 0.0)), b(1.0, D::Tangent(0.0, 1.0)), c(0.0);
-        D v, da, db;
+        // Second partials at an arbitrary point, since they are the same everywhere.
+        double v = 0.0, da = 0.0, db = 0.0;
         visit_op(ins.op, [&](auto tag) {
           constexpr Op op = decltype(tag)::value;
-          if constexpr (op_has_constant_second_partials(op)) Rule<op>::eval(a, b, c, ins.k, v, da, db);
+          if constexpr (op_has_constant_second_partials(op))
+            second_partials<op>(1.0, 1.0, 0.0, ins.k, v, da, db, step.constant_aa, step.constant_ab, step.constant_bb);
         });
         step.constant_second = true;
-        step.constant_aa = da.g[0];
-        step.constant_ab = da.g[1];
-        step.constant_bb = db.g[1];
       }
       reverse_steps_.push_back(step);
     }
