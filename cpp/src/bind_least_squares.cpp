@@ -28,10 +28,14 @@ LeastSquaresMethod parse_method(const std::string& name) {
 
 void bind_least_squares(py::module_& m) {
   py::class_<Residuals, std::shared_ptr<Residuals>>(m, "Residuals")
-      .def(py::init([](std::shared_ptr<ElementEnergy> elements, int n_blocks, const std::string& mode) {
-             return std::make_shared<Residuals>(elements, n_blocks, parse_jacobian_mode(mode));
+      .def(py::init([](std::shared_ptr<ElementEnergy> elements, int n_blocks, const std::string& mode,
+                       bool double_double, std::vector<double> params_low) {
+             return std::make_shared<Residuals>(elements, n_blocks, parse_jacobian_mode(mode), double_double,
+                                                std::move(params_low));
            }),
-           py::arg("elements"), py::arg("n_blocks"), py::arg("mode") = "auto")
+           py::arg("elements"), py::arg("n_blocks"), py::arg("mode") = "auto", py::arg("double_double") = false,
+           py::arg("params_low") = std::vector<double>{})
+      .def_property_readonly("double_double", &Residuals::double_double)
       .def_property_readonly("n", &Residuals::n_variables)
       .def_property_readonly("n_residuals", &Residuals::n_residuals)
       .def_property_readonly("n_outputs", &Residuals::n_outputs)

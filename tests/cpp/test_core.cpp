@@ -1,6 +1,7 @@
 // Tests of the header-only C++ core without Python: Dual numbers against closed
 // forms, a hand-built tape in every evaluation mode, the zero rule, and a small
 // objective. Prints one line per failed check and exits with status 1 if any failed.
+#include "dualtape/double_double.hpp"
 #include "dualtape/dual.hpp"
 #include "dualtape/element_energy.hpp"
 #include "dualtape/interpreter.hpp"
@@ -11,6 +12,7 @@
 #include <iostream>
 #include <limits>
 #include <memory>
+#include <sstream>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -472,6 +474,70 @@ void test_objective() {
 
 }  // namespace
 
+// Double-double arithmetic and functions against identities that hold to about
+// 32 digits, and the non-finite results that match the double functions.
+void test_double_double() {
+  using dualtape::DoubleDouble;
+  // |a − b| ≤ 1e-30 · max(scale, |b|), from the double-double difference.
+  const auto close = [](const DoubleDouble& a, const DoubleDouble& b, const std::string& what, double scale = 1.0) {
+    const DoubleDouble difference = a - b;
+    const double error = std::abs(difference.hi) / std::max(scale, std::abs(b.hi));
+    std::ostringstream message;
+    message << what << ": relative error " << error;
+    check(std::isfinite(a.hi) && error <= 1e-30, message.str());
+  };
+
+  const DoubleDouble third = DoubleDouble(1.0) / 3.0;
+  close(third * 3.0, 1.0, "(1/3)·3");
+  check(third.lo != 0.0, "1/3 has a low part");
+
+  const DoubleDouble two(2.0);
+  close(sqrt(two) * sqrt(two), two, "√2 · √2");
+
+  const DoubleDouble pi(0x1.921fb54442d18p+1, 0x1.1a62633145c07p-53);
+  const DoubleDouble e(0x1.5bf0a8b145769p+1, 0x1.4d57ee2b1013ap-53);
+  close(atan(DoubleDouble(1.0)) * 4.0, pi, "4 atan 1");
+  close(exp(DoubleDouble(1.0)), e, "exp 1");
+  close(log(e), 1.0, "log e");
+  close(expm1(DoubleDouble(1e-20)), DoubleDouble(1e-20) + DoubleDouble(0.5e-40), "expm1 of a tiny number");
+  close(sin(pi), DoubleDouble(0.0), "sin π");
+  close(cos(pi), -1.0, "cos π");
+  close(acos(DoubleDouble(-1.0)), pi, "acos −1");
+  close(asin(DoubleDouble(1.0)) * 2.0, pi, "2 asin 1");
+  close(atan2(DoubleDouble(-1.0), DoubleDouble(-1.0)), -(pi * 3.0) / 4.0, "atan2(−1, −1)");
+  close(sinh(DoubleDouble(1e-8)), DoubleDouble(1e-8) + DoubleDouble(1e-24) / 6.0, "sinh of a small number", 0.0);
+  close(pow(two, 0.5), sqrt(two), "2^0.5");
+  close(pow(two, DoubleDouble(10.0)), 1024.0, "2^10");
+  close(pow(DoubleDouble(-2.0), 3.0), -8.0, "(−2)^3");
+  close(hypot(DoubleDouble(3e300), DoubleDouble(4e300)) / 1e300, 5.0, "hypot(3e300, 4e300)");
+  close(log1p(DoubleDouble(1e-20)), DoubleDouble(1e-20) - DoubleDouble(0.5e-40), "log1p of a tiny number");
+
+  for (double x : {-37.5, -2.0, -0.3, 1e-8, 0.7, 3.0, 41.0, 300.0}) {
+    const DoubleDouble a(x);
+    const std::string at = "(" + std::to_string(x) + ")";
+    DoubleDouble s = sin(a), c = cos(a);
+    close(s * s + c * c, 1.0, "sin² + cos² " + at);
+    close(tan(a) * c, s, "tan · cos " + at);
+    close(exp(a) * exp(-a), 1.0, "exp · exp(−x) " + at);
+    if (x > -3.0) close(cosh(a) + sinh(a), exp(a), "cosh + sinh " + at, 0.0);  // no cancellation
+    close(tanh(a), std::abs(x) > 40 ? DoubleDouble(x > 0 ? 1.0 : -1.0) : sinh(a) / cosh(a), "tanh " + at);
+    close(atan(tan(DoubleDouble(std::remainder(x, 3.0)))), DoubleDouble(std::remainder(x, 3.0)), "atan tan " + at);
+    if (x > 0.0) close(exp(log(a)), a, "exp log " + at);
+  }
+
+  // Non-finite results follow the double functions and carry no low part.
+  const double inf = std::numeric_limits<double>::infinity();
+  check(exp(DoubleDouble(1000.0)).hi == inf && exp(DoubleDouble(1000.0)).lo == 0.0, "exp 1000 = inf");
+  check(exp(DoubleDouble(-1000.0)).hi == 0.0, "exp −1000 = 0");
+  check(log(DoubleDouble(0.0)).hi == -inf, "log 0 = −inf");
+  check(std::isnan(log(DoubleDouble(-1.0)).hi), "log −1 is NaN");
+  check(std::isnan(sqrt(DoubleDouble(-1.0)).hi), "√−1 is NaN");
+  check((DoubleDouble(1.0) / DoubleDouble(0.0)).hi == inf, "1/0 = inf");
+  check(std::isnan(pow(DoubleDouble(-2.0), 0.5).hi), "(−2)^0.5 is NaN");
+  check(std::isnan(asin(DoubleDouble(1.5)).hi), "asin 1.5 is NaN");
+  check((DoubleDouble(1e308) * 10.0).hi == inf && (DoubleDouble(1e308) * 10.0).lo == 0.0, "overflow: inf + 0");
+}
+
 int main() {
   test_duals();
   test_tape_modes();
@@ -483,6 +549,7 @@ int main() {
   test_tape_zero_rule();
   test_tape_validation();
   test_objective();
+  test_double_double();
   std::cout << checks - failures << " of " << checks << " checks passed\n";
   return failures == 0 ? 0 : 1;
 }

@@ -8,6 +8,7 @@
 #pragma once
 
 #include "dualtape/aligned.hpp"
+#include "dualtape/double_double.hpp"
 #include "dualtape/dual.hpp"
 #include "dualtape/ops.hpp"
 #include "dualtape/tape.hpp"
@@ -157,6 +158,25 @@ inline void evaluate(const Tape& tape, const double* x, const double* p, double*
   load_point(tape, x, p, ws.values.data());
   forward_block<1, false>(tape, ws.values.data(), nullptr, nullptr);
   for (int j = 0; j < tape.n_outputs(); ++j) outputs[j] = ws.values[tape.outputs()[j]];
+}
+
+/// Values of all slots at one point in double-double arithmetic: the op table's
+/// rules run on DoubleDouble, and their partials are dropped. V has one slot per
+/// instruction, with the inputs and parameters already loaded.
+inline void forward_double_double(const Tape& tape, std::vector<DoubleDouble>& V) {
+  const auto& code = tape.code();
+  for (int i = tape.first_operation(); i < tape.size(); ++i) {
+    const Instruction& ins = code[i];
+    const DoubleDouble a = ins.a >= 0 ? V[ins.a] : DoubleDouble();
+    const DoubleDouble b = ins.b >= 0 ? V[ins.b] : DoubleDouble();
+    const DoubleDouble c = ins.c >= 0 ? V[ins.c] : DoubleDouble();
+    DoubleDouble v, da, db;
+    visit_op(ins.op, [&](auto tag) {
+      constexpr Op op = decltype(tag)::value;
+      if constexpr (op != Op::Input && op != Op::Param) Rule<op>::eval(a, b, c, ins.k, v, da, db);
+    });
+    V[i] = v;
+  }
 }
 
 /// Reverse mode at one point: outputs (all), and wᵀJ into vjp (n_inputs).

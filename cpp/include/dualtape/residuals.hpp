@@ -7,6 +7,7 @@
 #include "dualtape/objective.hpp"
 
 #include <algorithm>
+#include <cmath>
 #include <cstdint>
 #include <limits>
 #include <memory>
@@ -55,8 +56,11 @@ class Residuals {
 
   /// elements: the tape (r outputs) with its index array and parameters;
   /// n_blocks: number of variable blocks of x (at least max_block + 1).
-  Residuals(std::shared_ptr<const ElementEnergy> elements, int n_blocks, JacobianMode mode = JacobianMode::Auto)
-      : elements_(std::move(elements)), n_blocks_(n_blocks) {
+  /// double_double: evaluate the residual values in double-double arithmetic (see
+  /// set_double_double); params_low: see set_params_low (empty for none).
+  Residuals(std::shared_ptr<const ElementEnergy> elements, int n_blocks, JacobianMode mode = JacobianMode::Auto,
+            bool double_double = false, std::vector<double> params_low = {})
+      : elements_(std::move(elements)), n_blocks_(n_blocks), double_double_(double_double) {
     if (!elements_) throw std::invalid_argument("elements are missing");
     if (n_blocks_ < 1) throw std::invalid_argument("n_vars must be >= 1; got " + std::to_string(n_blocks_));
     if (elements_->max_block() >= n_blocks_)
@@ -68,8 +72,36 @@ class Residuals {
     const int r = elements_->tape().n_outputs();
     const int N = elements_->n_locals();
     use_reverse_ = mode == JacobianMode::Reverse || (mode == JacobianMode::Auto && r <= N);
+    set_params_low(std::move(params_low));
     build_pattern();
   }
+
+  /// Low parts of the parameters, one per parameter value (#E·m, row-major), or
+  /// empty for none: the double-double evaluation then takes parameter j of
+  /// element e as params(e)[j] + low[e·m + j]. Data written with more digits than
+  /// a double can represent keep them this way (low = decimal value − its double).
+  void set_params_low(std::vector<double> low) {
+    const ElementEnergy& energy = *elements_;
+    const size_t expected = size_t(energy.n_elements()) * size_t(energy.n_params());
+    if (!low.empty() && low.size() != expected)
+      throw std::invalid_argument("params_low: expected " + std::to_string(energy.n_elements()) + " rows of " +
+                                  std::to_string(energy.n_params()) + " values, got " + std::to_string(low.size()) +
+                                  " values");
+    for (size_t i = 0; i < low.size(); ++i)
+      if (!std::isfinite(low[i]))
+        throw std::invalid_argument("params_low[" + std::to_string(i / size_t(energy.n_params())) + ", " +
+                                    std::to_string(i % size_t(energy.n_params())) + "] is not finite");
+    params_low_ = std::move(low);
+  }
+
+  /// With double_double, every evaluation of the residual values (residuals(),
+  /// residuals_and_jacobian(), and so the solvers) runs the tape in double-double
+  /// arithmetic and rounds the result to double, so a residual is accurate to
+  /// about one unit in its last place even when it is the difference of data and
+  /// a model value that agree to many digits. The Jacobian stays in double.
+  void set_double_double(bool on) { double_double_ = on; }
+  bool double_double() const { return double_double_; }
+  const std::vector<double>& params_low() const { return params_low_; }
 
   const ElementEnergy& elements() const { return *elements_; }
   int n_blocks() const { return n_blocks_; }
@@ -213,7 +245,41 @@ class Residuals {
     }
   }
 
+  // Residual values of element e in double-double arithmetic, rounded to double.
+  void double_double_element(const double* x, int e, double* r_out, std::vector<DoubleDouble>& V) const {
+    const ElementEnergy& energy = *elements_;
+    const Tape& tape = energy.tape();
+    const int N = energy.n_locals();
+    const int m = energy.n_params();
+    V.assign(size_t(tape.size()), DoubleDouble());
+    for (int i = 0; i < N; ++i) V[i] = DoubleDouble(x[energy.variable(e, i)]);
+    const double* p = energy.params(e);
+    for (int j = 0; j < m; ++j)
+      V[N + j] = params_low_.empty() ? DoubleDouble(p[j]) : dd::two_sum(p[j], params_low_[size_t(e) * m + j]);
+    forward_double_double(tape, V);
+    const int r = n_outputs();
+    for (int o = 0; o < r; ++o) r_out[std::int64_t(e) * r + o] = V[tape.outputs()[o]].to_double();
+  }
+
   void evaluate(const double* x, double* r_out, double* values) const {
+    const int E = n_elements();
+    if (double_double_) {
+      // The Jacobian (when asked for) comes from the double sweeps below, whose
+      // residual values the double-double ones then replace.
+      if (values) evaluate_double(x, r_out, values);
+      const int threads = E >= kParallelElements ? thread_count() : 1;
+#pragma omp parallel num_threads(threads) if (threads > 1)
+      {
+        std::vector<DoubleDouble> V;
+#pragma omp for schedule(static)
+        for (int e = 0; e < E; ++e) double_double_element(x, e, r_out, V);
+      }
+      return;
+    }
+    evaluate_double(x, r_out, values);
+  }
+
+  void evaluate_double(const double* x, double* r_out, double* values) const {
     const int E = n_elements();
     // Starting a parallel region costs more than a few hundred small elements.
     // NOTE: with libgomp's default wait policy the worker threads spin after the
@@ -250,6 +316,8 @@ class Residuals {
   std::shared_ptr<const ElementEnergy> elements_;
   int n_blocks_ = 0;
   bool use_reverse_ = true;
+  bool double_double_ = false;
+  std::vector<double> params_low_;  ///< empty, or #E by m low parts of the parameters
   JacobianPattern pattern_;
   std::vector<std::int32_t> local_rank_;  ///< #E by N positions in the element's column list
 };
