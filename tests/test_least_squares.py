@@ -557,9 +557,56 @@ def test_nist_harder_problems_with_acceleration(name, start):
     parameter_lre = nist.lre(result.x, problem.certified)
     assert parameter_lre.min() >= 6, (result.message, parameter_lre)
     # Lanczos1's certified RSS, 1.4e-25, depends on data digits that are lost when
-    # the data are rounded to double, so only its parameters are checked.
+    # the data are rounded to double, so only its parameters are checked here;
+    # test_nist_all_problems_double_double checks its RSS on the data as written.
     if name != "Lanczos1":
         assert nist.lre(2 * result.cost, problem.certified_rss) >= 6
+
+
+@pytest.mark.parametrize("name", nist.PROBLEMS)
+@pytest.mark.parametrize("start", [0, 1])
+def test_nist_all_problems_double_double(name, start):
+    # With the residuals evaluated in double-double on the data as written, every
+    # run reaches 6 digits of every parameter and of the RSS, Lanczos1 included.
+    problem = nist.load(name)
+    result = dt.least_squares(problem.residuals(precision="double-double"), problem.starts[start],
+                              geodesic_acceleration=True, gtol=1e-15, xtol=1e-15, ftol=1e-15, maxiter=5000)
+    parameter_lre = nist.lre(result.x, problem.certified)
+    assert parameter_lre.min() >= 6, (result.message, parameter_lre)
+    assert nist.lre(2 * result.cost, problem.certified_rss) >= 6, (result.message, 2 * result.cost)
+
+
+def test_lanczos1_rss_needs_double_double():
+    # Lanczos1's residuals are 1e-13 of its data, so the data rounded to double
+    # leave about 3 correct digits of the RSS; the low parts of the data restore it.
+    problem = nist.load("Lanczos1")
+    plain = dt.least_squares(problem.residuals(), problem.starts[1], gtol=1e-15, xtol=1e-15, ftol=1e-15)
+    precise = dt.least_squares(problem.residuals(precision="double-double"), problem.starts[1],
+                               gtol=1e-15, xtol=1e-15, ftol=1e-15)
+    assert nist.lre(2 * plain.cost, problem.certified_rss) < 4
+    assert nist.lre(2 * precise.cost, problem.certified_rss) >= 6
+    # Without the low parts the double-double evaluation sees the rounded data.
+    rounded = problem.residuals(precision="double-double")
+    rounded_data = dt.Residuals(rounded.fn, rounded.elements, rounded.dim, params=rounded.params,
+                                precision="double-double")
+    assert nist.lre(2 * rounded_data.cost(precise.x), problem.certified_rss) < 4
+    assert nist.lre(2 * rounded.cost(precise.x), problem.certified_rss) >= 6
+
+
+def test_nist_data_low_parts_restore_the_decimals():
+    import decimal
+
+    problem = nist.load("Nelson")
+    low = problem.data_low()
+    assert low.shape == (128, 3)
+    row = problem.data_text[7]
+    with decimal.localcontext() as context:
+        context.prec = 40
+        for j, text in enumerate(row[1:]):
+            exact = decimal.Decimal(text)
+            assert abs(decimal.Decimal(problem.x[7, j]) + decimal.Decimal(low[7, j]) - exact) <= abs(exact) * decimal.Decimal("1e-30")
+        log_y = decimal.Decimal(row[0]).ln()
+        assert abs(decimal.Decimal(problem.response[7]) + decimal.Decimal(low[7, 2]) - log_y) <= abs(log_y) * decimal.Decimal("1e-30")
 
 
 def test_nist_parser_reads_structure():
@@ -616,3 +663,100 @@ def test_example_bundle_adjustment_small(tmp_path):
     assert numbers["start_rms"] > 5.0
     assert numbers["final_rms"] < 0.6
     assert numbers["final_rms"] <= numbers["true_rms"]
+
+
+# ---------------------------------------------------------------- double-double residuals
+
+def _split(value):
+    """A 50-digit mpmath number as (double, the rest rounded to double)."""
+    import mpmath
+
+    high = float(value)
+    return high, float(value - mpmath.mpf(high))
+
+
+_DOUBLE_DOUBLE_CASES = {
+    "exp": (dt.exp, "exp", [-700.0, -3.7, -0.3, 1e-9, 0.4, 2.5, 100.3, 709.5]),
+    "expm1": (dt.expm1, "expm1", [-3.7, -0.3, 1e-9, -1e-12, 0.4, 0.6, 30.0]),
+    "log": (dt.log, "log", [1e-310, 1e-300, 0.3, 2.5, 1e5, 1.7e308]),
+    "log1p": (dt.log1p, "log1p", [-0.9, -0.3, 1e-9, 0.4, 0.6, 30.0]),
+    "sqrt": (dt.sqrt, "sqrt", [1e-300, 0.3, 2.0, 1e5, 1e300]),
+    "sin": (dt.sin, "sin", [-1e5, -3.7, -0.3, 1e-9, 0.4, 1.5707963267948966, 3.141592653589793, 100.3]),
+    "cos": (dt.cos, "cos", [-1e5, -3.7, -0.3, 1e-9, 0.4, 1.5707963267948966, 100.3]),
+    "tan": (dt.tan, "tan", [-3.7, -0.3, 1e-9, 0.4, 1.5, 2.5]),
+    "atan": (dt.atan, "atan", [-1e10, -3.7, -0.3, 1e-9, 0.4, 2.5]),
+    "asin": (dt.asin, "asin", [-1.0, -0.99999, -0.3, 1e-9, 0.4, 0.9]),
+    "acos": (dt.acos, "acos", [-1.0, -0.99999, -0.3, 1e-9, 0.4, 0.9, 1.0]),
+    "sinh": (dt.sinh, "sinh", [-50.0, -3.7, -0.3, 1e-9, 0.4, 2.5, 45.0]),
+    "cosh": (dt.cosh, "cosh", [-50.0, -3.7, -0.3, 1e-9, 0.4, 2.5, 45.0]),
+    "tanh": (dt.tanh, "tanh", [-50.0, -3.7, -0.3, 1e-9, 0.4, 2.5, 45.0]),
+    "power 2.5": (lambda x: x ** 2.5, lambda m, x: x ** m.mpf(2.5), [1e-5, 0.3, 2.0, 1e5]),
+    "power -3": (lambda x: x ** -3, lambda m, x: x ** -3, [-2.5, 0.3, 2.0, 1e5]),
+    "power x^(0.3 x)": (lambda x: x ** (x * 0.3), lambda m, x: x ** (x * m.mpf(0.3)), [0.3, 2.0, 7.5]),
+    "division": (lambda x: 1 / (x + 0.1), lambda m, x: 1 / (x + m.mpf(0.1)), [0.3, 2.0, -7.5]),
+    "hypot": (lambda x: dt.hypot(x, 0.3), lambda m, x: m.hypot(x, m.mpf(0.3)), [1e-300, 0.3, 2.0, 1e300]),
+    "atan2": (lambda x: dt.atan2(x, -0.3), lambda m, x: m.atan2(x, m.mpf(-0.3)), [-1e-9, 0.3, -2.0, 7.5]),
+}
+
+
+@pytest.mark.parametrize("name", sorted(_DOUBLE_DOUBLE_CASES))
+def test_double_double_residuals_match_50_digits(name):
+    # The residual f(x) − (high + low) of a 50-digit value split in two doubles is
+    # the double-double error of f; in double it would be about 1e-16 of f(x).
+    import mpmath
+
+    fn, exact_fn, points = _DOUBLE_DOUBLE_CASES[name]
+    with mpmath.workdps(50):
+        for x in points:
+            exact = getattr(mpmath, exact_fn)(mpmath.mpf(x)) if isinstance(exact_fn, str) else exact_fn(mpmath, mpmath.mpf(x))
+            high, low = _split(exact)
+            resid = dt.Residuals(lambda b, p: [fn(b[0, 0]) - p[0]], np.zeros((1, 1), dtype=int), dim=1,
+                                 params=[[high]], precision="double-double", params_low=[[low]])
+            error = abs(resid.residuals([x])[0])
+            assert error <= 1e-27 * abs(high), (name, x, error / abs(high))
+
+
+def test_double_double_residuals_keep_the_jacobian():
+    points = noisy_circle()
+    plain = circle_residuals(points)
+    precise = dt.Residuals(plain.fn, plain.elements, 3, params=points, precision="double-double")
+    x = np.array([0.3, -0.2, 1.7])
+    r, J = precise.residuals_and_jacobian(x)
+    np.testing.assert_array_equal(r, precise.residuals(x))
+    np.testing.assert_allclose(r, plain.residuals(x), rtol=1e-13, atol=1e-15)
+    np.testing.assert_array_equal(J.toarray(), plain.jacobian(x).toarray())
+    assert precise.cost(x) == pytest.approx(plain.cost(x), rel=1e-13)
+    result = dt.least_squares(precise, x)
+    reference = dt.least_squares(plain, x)
+    assert result.success, result.message
+    np.testing.assert_allclose(result.x, reference.x, rtol=1e-9)
+    assert "precision='double-double'" in repr(precise)
+
+
+def test_double_double_non_finite_residual_reports_status():
+    resid = dt.Residuals(lambda x: [dt.log(x[0, 0])], np.zeros((1, 1), dtype=int), dim=1,
+                         precision="double-double")
+    assert np.isnan(resid.residuals([-1.0])[0])
+    assert resid.residuals([0.0])[0] == -np.inf
+    result = dt.least_squares(resid, np.array([-1.0]))
+    assert result.status == Status.NON_FINITE
+    assert result.message == "cannot start: at x0, residual 0 (element 0, output 0) is nan"
+
+
+@pytest.mark.parametrize("kwargs, error, match", [
+    ({"precision": "quad"}, ValueError, "precision must be one of"),
+    ({"params_low": [[0.0, 0.0]] * 3}, ValueError, "pass precision='double-double'"),
+    ({"precision": "double-double", "params_low": [[0.0]] * 3}, ValueError, r"shape of params, \(3, 2\)"),
+    ({"precision": "double-double", "params_low": [[0.0, np.nan]] * 3}, ValueError, "params_low row 0"),
+    ({"precision": "double-double", "params_low": [["a", "b"]] * 3}, TypeError, "params_low must be a real"),
+])
+def test_double_double_bad_input(kwargs, error, match):
+    with pytest.raises(error, match=match):
+        dt.Residuals(lambda x, p: [x[0, 0] - p[0] * p[1]], np.zeros((3, 1), dtype=int), dim=1,
+                     params=np.ones((3, 2)), **kwargs)
+
+
+def test_double_double_params_low_needs_params():
+    with pytest.raises(ValueError, match="no params"):
+        dt.Residuals(lambda x: [x[0, 0]], np.zeros((3, 1), dtype=int), dim=1, precision="double-double",
+                     params_low=np.zeros((3, 0)))

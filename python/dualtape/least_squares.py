@@ -85,7 +85,10 @@ def least_squares(resid, x0, method: str = "lm", *, fixed=None, loss: str = "lin
     Parameters
     ----------
     resid : Residuals
-        The residual elements.
+        The residual elements. With ``Residuals(precision="double-double")``
+        every residual vector of the run, and so the cost, the gain ratio and
+        the stopping tests, is computed in double-double arithmetic; the
+        Jacobian and the linear algebra stay in double.
     x0 : array_like
         Start point, (n_vars, dim) or flat; ``x`` and ``grad`` keep its shape.
     method : {"lm", "gauss-newton"}

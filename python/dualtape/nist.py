@@ -15,6 +15,7 @@ the observation's predictors followed by its response.
 
 from __future__ import annotations
 
+import decimal
 import math
 import os
 import re
@@ -206,8 +207,14 @@ class NistProblem:
         """The fitted response: log(y) for Nelson, whose model is for log y; y otherwise."""
         return np.log(self.y) if self.name == "Nelson" else self.y
 
-    def residuals(self, mode: str = "auto") -> Residuals:
-        """Build the residuals r_i(b) = response_i − model(b, x_i), one element per observation."""
+    def residuals(self, mode: str = "auto", precision: str = "double") -> Residuals:
+        """Build the residuals r_i(b) = response_i − model(b, x_i), one element per observation.
+
+        With precision="double-double" the residuals are evaluated in double-double
+        arithmetic on the data as written in the file (`data_low` gives the digits
+        that the doubles in ``x`` and ``y`` lose), so an RSS far below the size of
+        the data, like Lanczos1's 1.4e-25, keeps its certified digits.
+        """
         model = self.model
         n_predictors = self.x.shape[1]
 
@@ -215,8 +222,29 @@ class NistProblem:
             return [p[n_predictors] - model(block[0], p[:n_predictors])]
 
         params = np.column_stack([self.x, self.response])
+        params_low = self.data_low() if precision == "double-double" else None
         return Residuals(residual, np.zeros((self.n_observations, 1), dtype=np.int64), self.n_params,
-                         params=params, mode=mode)
+                         params=params, mode=mode, precision=precision, params_low=params_low)
+
+    def data_low(self) -> np.ndarray:
+        """Return the low parts of the element parameters (predictors, then response).
+
+        Entry [i, j] is the decimal value of the file minus the double that
+        `residuals` uses for it (for Nelson, the response is log y, taken to 40
+        digits), so that double + low part represents the data to about 32 digits.
+        """
+        with decimal.localcontext() as context:
+            context.prec = 40
+            low = np.zeros((self.n_observations, self.x.shape[1] + 1))
+            response = self.response
+            for i, row in enumerate(self.data_text):
+                exact_response = decimal.Decimal(row[0])
+                if self.name == "Nelson":
+                    exact_response = exact_response.ln()
+                for j, text in enumerate(row[1:]):
+                    low[i, j] = float(decimal.Decimal(text) - decimal.Decimal(float(self.x[i, j])))
+                low[i, -1] = float(exact_response - decimal.Decimal(float(response[i])))
+        return low
 
     def rss(self, b) -> float:
         """Evaluate the residual sum of squares Σ (response_i − model(b, x_i))² in floats."""
