@@ -3,9 +3,11 @@
 Lanczos1 fits data generated to 13 digits, so its certified residual sum of squares
 (RSS) is 1.4307867721e-25, with residuals near 1e-13. This script evaluates the RSS
 at several parameter vectors. The data are taken as written in the .dat file
-(decimal), rounded to double, or parsed as x87 long double. The arithmetic is
-double, long double (NumPy's longdouble, a 64-bit mantissa on x86-64) or 50-digit
-mpmath. The fits at higher precision are Gauss-Newton iterations started from
+(decimal), rounded to double, parsed as x87 long double, or as a double plus the
+low part that dualtape's double-double evaluation adds to it
+(``NistProblem.data_low``). The arithmetic is double, long double (NumPy's
+longdouble, a 64-bit mantissa on x86-64), double-double
+(``Residuals(precision="double-double")``) or 50-digit mpmath. The fits at higher precision are Gauss-Newton iterations started from
 dualtape's solution.
 
 Run: ``PYTHONPATH=python python bench/nist_lanczos1_precision.py``
@@ -90,6 +92,14 @@ def main():
     rows.append(("dt.least_squares b, start 1", "double", "double", 2 * result.cost))
     rows.append(("dt.least_squares b, start 1", "double", "50 digits", rss_mp(fitted, x_double, y_double)))
     rows.append(("dt.least_squares b, start 1", "decimal", "50 digits", rss_mp(fitted, x_decimal, y_decimal)))
+
+    for start in (0, 1):
+        resid = problem.residuals(precision="double-double")
+        precise = dt.least_squares(resid, problem.starts[start], xtol=1e-15, ftol=1e-15, gtol=1e-15, maxiter=5000)
+        fitted = [mpmath.mpf(float(v)) for v in precise.x]
+        label = f"dt.least_squares b, double-double residuals, start {start + 1}"
+        rows.append((label, "double + low part", "double-double", 2 * precise.cost))
+        rows.append((label, "decimal", "50 digits", rss_mp(fitted, x_decimal, y_decimal)))
 
     exact = fit_mp(result.x, x_decimal, y_decimal)
     rows.append(("50-digit fit to the decimal data", "decimal", "50 digits", rss_mp(exact, x_decimal, y_decimal)))
