@@ -1,6 +1,7 @@
 """Residual elements, their sparse Jacobians, and the least-squares solvers."""
 
 import io
+import re
 
 import numpy as np
 import pytest
@@ -585,7 +586,7 @@ def test_lanczos1_rss_needs_double_double():
                                gtol=1e-15, xtol=1e-15, ftol=1e-15)
     assert nist.lre(2 * plain.cost, problem.certified_rss) < 4
     assert nist.lre(2 * precise.cost, problem.certified_rss) >= 6
-    # Without the low parts the double-double evaluation sees the rounded data.
+    # Without the low parts, the double-double evaluation uses the rounded data.
     rounded = problem.residuals(precision="double-double")
     rounded_data = dt.Residuals(rounded.fn, rounded.elements, rounded.dim, params=rounded.params,
                                 precision="double-double")
@@ -593,7 +594,7 @@ def test_lanczos1_rss_needs_double_double():
     assert nist.lre(2 * rounded.cost(precise.x), problem.certified_rss) >= 6
 
 
-def test_nist_data_low_parts_restore_the_decimals():
+def test_nist_data_low_restores_decimals():
     import decimal
 
     problem = nist.load("Nelson")
@@ -700,9 +701,9 @@ _DOUBLE_DOUBLE_CASES = {
 
 
 @pytest.mark.parametrize("name", sorted(_DOUBLE_DOUBLE_CASES))
-def test_double_double_residuals_match_50_digits(name):
-    # The residual f(x) − (high + low) of a 50-digit value split in two doubles is
-    # the double-double error of f; in double it would be about 1e-16 of f(x).
+def test_double_double_matches_50_digits(name):
+    # The residual f(x) − (high + low), with high + low a 50-digit value of f(x), is
+    # the double-double error of f. In double it would be about 1e-16 of f(x).
     import mpmath
 
     fn, exact_fn, points = _DOUBLE_DOUBLE_CASES[name]
@@ -716,7 +717,7 @@ def test_double_double_residuals_match_50_digits(name):
             assert error <= 1e-27 * abs(high), (name, x, error / abs(high))
 
 
-def test_double_double_residuals_keep_the_jacobian():
+def test_double_double_keeps_jacobian():
     points = noisy_circle()
     plain = circle_residuals(points)
     precise = dt.Residuals(plain.fn, plain.elements, 3, params=points, precision="double-double")
@@ -733,7 +734,7 @@ def test_double_double_residuals_keep_the_jacobian():
     assert "precision='double-double'" in repr(precise)
 
 
-def test_double_double_non_finite_residual_reports_status():
+def test_double_double_non_finite_status():
     resid = dt.Residuals(lambda x: [dt.log(x[0, 0])], np.zeros((1, 1), dtype=int), dim=1,
                          precision="double-double")
     assert np.isnan(resid.residuals([-1.0])[0])
@@ -760,3 +761,32 @@ def test_double_double_params_low_needs_params():
     with pytest.raises(ValueError, match="no params"):
         dt.Residuals(lambda x: [x[0, 0]], np.zeros((3, 1), dtype=int), dim=1, precision="double-double",
                      params_low=np.zeros((3, 0)))
+
+
+@pytest.mark.parametrize("tolerances, status, pattern", [
+    ({"xtol": 1e-2, "ftol": 0.0, "gtol": 0.0}, Status.CONVERGED_STEP,
+     r"converged: step size: ‖δ‖₂ = \S+ <= xtol \(‖x‖₂ \+ xtol\) = \S+$"),
+    ({"xtol": 0.0, "ftol": 1e-1, "gtol": 0.0}, Status.CONVERGED_FUNCTION,
+     r"converged: function change: decrease \S+ and predicted decrease \S+ <= ftol \* cost = \S+$"),
+    ({"xtol": 0.0, "ftol": 0.0, "gtol": 1e-6}, Status.CONVERGED_GRADIENT,
+     r"converged: gradient norm: max \|g_i\| = \S+ <= gtol = \S+$"),
+])
+def test_stopping_messages_value_and_threshold(tolerances, status, pattern):
+    # Every convergence message starts with its status name, as in dt.minimize.
+    points = noisy_circle()
+    result = dt.least_squares(circle_residuals(points), np.array([0.3, -0.2, 1.7]), **tolerances)
+    assert result.status == status, result.message
+    assert result.message.startswith(Status.NAMES[status])
+    assert re.match(pattern, result.message), result.message
+
+
+def test_stopping_message_cost_rounding():
+    # A zero-residual fit ends when a step's predicted decrease is below the
+    # rounding error of the cost.
+    resid = dt.Residuals(lambda x, p: [x[0, 0] * p[0] - p[1]], np.zeros((3, 1), dtype=int), dim=1,
+                         params=[[1.0, 0.1], [2.0, 0.2], [3.0, 0.3]])
+    result = dt.least_squares(resid, np.array([5.0]), xtol=0.0, ftol=0.0, gtol=0.0, maxiter=200)
+    assert result.status == Status.CONVERGED_FUNCTION, result.message
+    assert re.match(r"converged: function change: predicted decrease \S+ <= 10 eps \* cost = \S+, "
+                    r"the rounding error of the cost$", result.message), result.message
+    assert result.x[0] == pytest.approx(0.1, rel=1e-14)

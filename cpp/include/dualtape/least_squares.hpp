@@ -730,13 +730,14 @@ inline LeastSquaresResult least_squares(const Residuals& residuals, Eigen::Vecto
       if (lm && std::isfinite(actual) && predicted <= rounding_threshold) {
         result.iterations = iteration + 1;
         return finish(LeastSquaresStatus::ConvergedFunction,
-                      "converged: predicted cost decrease " + format_number(predicted) +
-                          " <= the rounding error of the cost, 10 eps * cost = " + format_number(rounding_threshold));
+                      "converged: function change: predicted decrease " + format_number(predicted) +
+                          " <= 10 eps * cost = " + format_number(rounding_threshold) +
+                          ", the rounding error of the cost");
       }
       if (step_norm <= step_threshold) {
         result.iterations = iteration + 1;
-        return finish(LeastSquaresStatus::ConvergedStep, "converged: step norm " + format_number(step_norm) +
-                                                             " <= xtol (|x| + xtol) = " + format_number(step_threshold));
+        return finish(LeastSquaresStatus::ConvergedStep, "converged: step size: ‖δ‖₂ = " + format_number(step_norm) +
+                                                             " <= xtol (‖x‖₂ + xtol) = " + format_number(step_threshold));
       }
       if (!lm) {
         result.iterations = iteration + 1;
@@ -768,13 +769,13 @@ inline LeastSquaresResult least_squares(const Residuals& residuals, Eigen::Vecto
 
     const double cost_threshold = options.ftol * previous_cost;
     if (step_norm <= step_threshold) {
-      return finish(LeastSquaresStatus::ConvergedStep, "converged: step norm " + format_number(step_norm) +
-                                                           " <= xtol (|x| + xtol) = " + format_number(step_threshold));
+      return finish(LeastSquaresStatus::ConvergedStep, "converged: step size: ‖δ‖₂ = " + format_number(step_norm) +
+                                                           " <= xtol (‖x‖₂ + xtol) = " + format_number(step_threshold));
     }
     if (std::abs(actual) <= cost_threshold && std::abs(predicted) <= cost_threshold) {
       return finish(LeastSquaresStatus::ConvergedFunction,
-                    "converged: cost decrease " + format_number(actual) + " (predicted " + format_number(predicted) +
-                        ") <= ftol * cost = " + format_number(cost_threshold));
+                    "converged: function change: decrease " + format_number(actual) + " and predicted decrease " +
+                        format_number(predicted) + " <= ftol * cost = " + format_number(cost_threshold));
     }
     if (request == 1)
       return finish(LeastSquaresStatus::CallbackStop, "stopped by callback at iteration " + std::to_string(iteration + 1));
