@@ -741,7 +741,8 @@ def test_double_double_non_finite_status():
     assert resid.residuals([0.0])[0] == -np.inf
     result = dt.least_squares(resid, np.array([-1.0]))
     assert result.status == Status.NON_FINITE
-    assert result.message == "cannot start: at x0, residual 0 (element 0, output 0) is nan"
+    assert result.message == ("cannot start: at x0, residual 0 (element 0, output 0) is nan "
+                              "in double-double arithmetic")
 
 
 @pytest.mark.parametrize("kwargs, error, match", [
@@ -790,3 +791,105 @@ def test_stopping_message_cost_rounding():
     assert re.match(r"converged: function change: predicted decrease \S+ <= 10 eps \* cost = \S+, "
                     r"the rounding error of the cost$", result.message), result.message
     assert result.x[0] == pytest.approx(0.1, rel=1e-14)
+
+
+def test_double_double_overflowed_denominator_gives_zero():
+    # A steep logistic model: exp(790 − 158 x) overflows at x = 0, and 1 / inf is 0
+    # in double-double as in double.
+    x_data = np.linspace(0.0, 10.0, 11)
+    params = np.column_stack([x_data, 1.0 / (1.0 + np.exp(3.0 - x_data))])
+
+    def logistic(b, p):
+        return [b[0, 0] / (1.0 + dt.exp(b[0, 1] - b[0, 2] * p[0])) - p[1]]
+
+    plain = dt.Residuals(logistic, np.zeros((11, 1), dtype=int), dim=3, params=params)
+    precise = dt.Residuals(logistic, np.zeros((11, 1), dtype=int), dim=3, params=params, precision="double-double")
+    steep = np.array([1.5, 790.0, 158.0])
+    np.testing.assert_allclose(precise.residuals(steep), plain.residuals(steep), rtol=1e-15)
+    # From the steep start both evaluations take the same path to the same cost.
+    assert dt.least_squares(precise, steep).cost == pytest.approx(dt.least_squares(plain, steep).cost, rel=1e-12)
+    result = dt.least_squares(precise, np.array([1.5, 40.0, 8.0]))
+    assert result.success, result.message
+    np.testing.assert_allclose(result.x, [1.0, 3.0, 1.0], rtol=1e-7)
+
+
+def test_double_double_large_sine_arguments():
+    # Beyond 1.1e15, sin, cos and tan fall back to the double functions.
+    resid = dt.Residuals(lambda b: [dt.sin(b[0, 0]), dt.cos(b[0, 0]), dt.tan(b[0, 0])],
+                         np.zeros((1, 1), dtype=int), dim=1, precision="double-double")
+    for x in [1e15, 3e17, 1e18, 1e22, -1e30]:
+        np.testing.assert_allclose(resid.residuals([x]), [np.sin(x), np.cos(x), np.tan(x)], rtol=1e-12, atol=1e-15)
+
+
+def test_double_double_comparisons_use_low_parts():
+    # 1 + 1e-20 and 1 + 2e-20 are both 1.0 as doubles.
+    def fn(b, p):
+        small, large = p[0], p[1]
+        return [dt.minimum(large, small) - small, dt.maximum(small, large) - large,
+                dt.where(large > small, 1.0, 0.0), dt.where(small < large, small - large, large - small),
+                dt.where(small == large, 1.0, 0.0) + b[0, 0]]
+
+    resid = dt.Residuals(fn, np.zeros((1, 1), dtype=int), dim=1, params=[[1.0, 1.0]], precision="double-double",
+                         params_low=[[1e-20, 2e-20]])
+    np.testing.assert_array_equal(resid.residuals([0.0]), [0.0, 0.0, 1.0, -1e-20, 0.0])
+
+
+def test_split_double_double_inputs():
+    import decimal
+    import fractions
+
+    high, low = dt.split_double_double(["0.1", "2.5134"])
+    with decimal.localcontext() as context:
+        context.prec = 40
+        exact = decimal.Decimal("0.1")
+        assert abs(decimal.Decimal(high[0]) + decimal.Decimal(low[0]) - exact) < decimal.Decimal("1e-33")
+    np.testing.assert_array_equal(high, [0.1, 2.5134])
+    assert dt.split_double_double([decimal.Decimal("0.1")])[1][0] == low[0]
+    assert dt.split_double_double([fractions.Fraction(1, 10)])[1][0] == low[0]
+    big = 2 ** 60 + 1
+    big_high, big_low = dt.split_double_double(np.array([big]))
+    assert int(big_high[0]) + int(big_low[0]) == big
+    float_high, float_low = dt.split_double_double(np.array([[0.5, 0.1]]))
+    assert float_high.shape == (1, 2)
+    np.testing.assert_array_equal(float_low, [[0.0, 0.0]])
+    if np.finfo(np.longdouble).nmant > 52:
+        tenth = np.longdouble(1) / np.longdouble(10)
+        long_high, long_low = dt.split_double_double(np.array([tenth]))
+        assert long_low[0] != 0.0
+        assert np.longdouble(long_high[0]) + np.longdouble(long_low[0]) == tenth
+
+
+@pytest.mark.parametrize("values, error, match", [
+    ([], ValueError, "must not be empty"),
+    (["0.1", "abc"], ValueError, r"values\[1\] = 'abc' is not a number"),
+    ([["0.1", "x"]], ValueError, r"values\[0, 1\] = 'x' is not a number"),
+    (["nan"], ValueError, "is not finite"),
+    (np.array([np.inf]), ValueError, "must be finite"),
+    (np.array([True]), TypeError, "dtype bool"),
+])
+def test_split_double_double_bad_input(values, error, match):
+    with pytest.raises(error, match=match):
+        dt.split_double_double(values)
+
+
+@pytest.mark.skipif(np.finfo(np.longdouble).nmant <= 52, reason="long double is double on this platform")
+def test_double_double_long_double_params_split():
+    data = np.array([[np.longdouble(1) / np.longdouble(3)]])
+    resid = dt.Residuals(lambda b, p: [p[0] * 3.0 - 1.0 + b[0, 0]], np.zeros((1, 1), dtype=int), dim=1,
+                         params=data, precision="double-double")
+    assert resid.params_low[0, 0] != 0.0
+    assert abs(resid.residuals([0.0])[0]) < 1e-18
+
+
+def test_double_double_bool_params_low_rejected():
+    with pytest.raises(TypeError, match="params_low must be a real"):
+        dt.Residuals(lambda x, p: [x[0, 0] - p[0]], np.zeros((2, 1), dtype=int), dim=1, params=np.ones((2, 1)),
+                     precision="double-double", params_low=np.zeros((2, 1), dtype=bool))
+
+
+def test_nist_lre_exact_zero_and_missing_text():
+    assert nist.lre(0.0, 0.0) == 11.0
+    problem = nist.load("Misra1a")
+    problem.data_text = []
+    with pytest.raises(ValueError, match="data_text has 0 rows"):
+        problem.data_low()

@@ -19,7 +19,7 @@ from ._math import NotComplexAnalyticError
 from .minimize import minimize
 from .optimize import Equality, Inequality, KKTSingularError, solve_kkt
 from .optimize import transforms
-from .residuals import Residuals
+from .residuals import Residuals, split_double_double
 from .result import OptimizeResult, Status, StopRequest
 from .tracing import Symbol, Tape, TracingError, trace
 from . import energies, geometry, graph, nist, numdiff
@@ -57,5 +57,5 @@ __all__ = [
     "TracingError", "abs", "acos", "asin", "atan", "atan2", "cos", "cosh", "cross", "det", "dot",
     "energies", "exp", "expm1", "geometry", "get_num_threads", "hypot", "inv", "least_squares", "log", "log1p",
     "maximum", "minimize", "minimum", "nist", "norm", "power", "set_num_threads", "sign", "sin", "sinh",
-    "solve_kkt", "sqrt", "square", "tan", "tanh", "trace", "transforms", "where",
+    "solve_kkt", "split_double_double", "sqrt", "square", "tan", "tanh", "trace", "transforms", "where",
 ]

@@ -230,9 +230,12 @@ class NistProblem:
         """Return the low parts of the element parameters (predictors, then response).
 
         Entry [i, j] is the decimal value of the file minus the double that
-        `residuals` uses for it (for Nelson, the response is log y, taken to 40
-        digits), so that double + low part represents the data to about 32 digits.
+        `residuals` uses for it. For Nelson, the response is log y, taken to 40
+        digits. Double + low part then represents the data to about 32 digits.
         """
+        if len(self.data_text) != self.n_observations:
+            raise ValueError(f"{self.name}: data_text has {len(self.data_text)} rows for {self.n_observations} "
+                             "observations; load the problem with nist.load to get the data as written")
         with decimal.localcontext() as context:
             context.prec = 40
             low = np.zeros((self.n_observations, self.x.shape[1] + 1))
@@ -256,7 +259,13 @@ class NistProblem:
 
 
 def data_directory() -> Path:
-    """Return the folder of the .dat files: $DUALTAPE_NIST_DIR, else shared/data/nist-strd beside the project."""
+    """Return the folder of the .dat files.
+
+    That is $DUALTAPE_NIST_DIR when set, else shared/data/nist-strd beside the
+    source checkout that contains this package, else ../shared/data/nist-strd
+    relative to the current directory (for an installed package, run from the
+    repository root).
+    """
     configured = os.environ.get("DUALTAPE_NIST_DIR")
     if configured:
         return Path(configured)
@@ -335,6 +344,6 @@ def lre(estimate, certified, digits: float = 11.0):
     certified = np.asarray(certified, dtype=np.float64)
     with np.errstate(divide="ignore", invalid="ignore"):
         error = np.abs(estimate - certified) / np.abs(certified)
-        value = np.where(error == 0, digits, -np.log10(error))
+        value = np.where(estimate == certified, digits, -np.log10(error))
     value = np.where(np.isfinite(estimate), np.clip(value, 0.0, digits), 0.0)
     return value if value.ndim else float(value)

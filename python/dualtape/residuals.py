@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import decimal
+import fractions
+
 import numpy as np
 import scipy.sparse as sp
 
@@ -10,10 +13,67 @@ from ._blocks import resolve_n_vars
 from .elements import ElementArrays, ElementEnergy, _as_elements, _as_params, _trace_element, as_variables
 from .tracing import _call_traced
 
-__all__ = ["Residuals"]
+__all__ = ["Residuals", "split_double_double"]
 
 _MODES = ("auto", "reverse", "forward")
 _PRECISIONS = ("double", "double-double")
+
+
+def split_double_double(values):
+    """Split numbers with more digits than a double into two float arrays (high, low).
+
+    high is the nearest double of each value and low the nearest double of the
+    rest, so that high + low represents the value to about 32 significant
+    digits. These are the ``params`` and ``params_low`` of a `Residuals` with
+    precision="double-double".
+
+    Parameters
+    ----------
+    values : array_like
+        Decimal strings ("2.513400000000E+00"), `decimal.Decimal` or
+        `fractions.Fraction` values, NumPy long doubles, or floats (whose low
+        part is 0), in an array of any shape.
+
+    Examples
+    --------
+    >>> high, low = split_double_double(["0.1", "2.5134"])
+    >>> high
+    array([0.1   , 2.5134])
+    >>> bool(low[0] != 0)
+    True
+    """
+    array = np.asarray(values)
+    if array.size == 0:
+        raise ValueError("values must not be empty")
+    if array.dtype.kind in "iu":
+        array = array.astype(object)  # integers beyond 2**53 need a low part too
+    if array.dtype.kind == "f":
+        high = array.astype(np.float64)
+        if array.dtype.kind == "f" and not np.all(np.isfinite(high)):
+            raise ValueError("values must be finite numbers")
+        low = (array - high.astype(array.dtype)).astype(np.float64)
+        return high, low
+    if array.dtype.kind not in "OUS":
+        raise TypeError(f"values must be numbers or decimal strings; got dtype {array.dtype}")
+    high = np.empty(array.shape)
+    low = np.empty(array.shape)
+    with decimal.localcontext() as context:
+        context.prec = 40
+        for index, value in np.ndenumerate(array):
+            try:
+                if isinstance(value, fractions.Fraction):
+                    exact = decimal.Decimal(value.numerator) / decimal.Decimal(value.denominator)
+                elif isinstance(value, bytes):
+                    exact = decimal.Decimal(value.decode())
+                else:
+                    exact = decimal.Decimal(value if isinstance(value, (str, decimal.Decimal, int, float)) else str(value))
+            except (decimal.InvalidOperation, ValueError, TypeError):
+                raise ValueError(f"values[{', '.join(map(str, index))}] = {str(value)!r} is not a number") from None
+            if not exact.is_finite():
+                raise ValueError(f"values[{', '.join(map(str, index))}] = {str(value)!r} is not finite")
+            high[index] = float(exact)
+            low[index] = float(exact - decimal.Decimal(high[index]))
+    return high, low
 
 
 class Residuals(ElementArrays):
@@ -45,24 +105,28 @@ class Residuals(ElementArrays):
         when r ≤ k·dim and forward mode with k·dim directions otherwise.
     precision : {"double", "double-double"}
         Arithmetic of the residual values. "double-double" runs the traced
-        function in double-double arithmetic (a value held as the sum of two
+        function in double-double arithmetic (a value stored as the sum of two
         doubles, about 32 significant digits) and rounds each residual to
-        double, so it is accurate to about one unit in its last place even when
-        the data and the model agree to many more digits than the residual has:
-        a fit to data with 13 digits whose residuals are 1e-13 of the data, like
-        the NIST problem Lanczos1, keeps 16 correct digits of each residual
-        instead of 3. Every residual evaluation uses it: `residuals`, `cost`,
-        the residual vector of `residuals_and_jacobian` and `least_squares`.
-        The Jacobian is computed in double. An evaluation of the residuals takes
-        3 to 60 times as long as in double (measured on the NIST problems,
-        more for models with more exponentials, powers and sines). `as_energy`
+        double. A residual that is down to 1e-16 of the data and model values
+        that cancel in it then keeps nearly all of its 16 digits: a fit to data
+        with 13 digits whose residuals are 1e-13 of the data, like the NIST
+        problem Lanczos1, keeps 16 correct digits of each residual instead of
+        3. Every residual evaluation uses it: `residuals`, `cost`, the residual
+        vector of `residuals_and_jacobian` and `least_squares`. The Jacobian
+        is computed in double. Constants written in fn (0.1, math.pi) are
+        doubles, so pass a constant whose digits matter as a parameter with
+        its low part. sin, cos and tan of arguments beyond 1.1e15 are only as
+        accurate as in double. An evaluation of the residuals takes 1 to 60
+        times as long as in double (measured on the NIST problems; more for
+        models with more exponentials, powers and sines). `as_energy`
         evaluates in double.
     params_low : (E, m) float array, optional
         With precision="double-double": the part of each parameter value that its
-        double in ``params`` cannot hold, so that parameter j of element e is
-        ``params[e, j] + params_low[e, j]``. For data written as decimals,
-        ``float(Decimal(text) - Decimal(float(text)))``; the data of
-        `dualtape.nist` problems carry it.
+        double in ``params`` cannot represent, so that parameter j of element e
+        is ``params[e, j] + params_low[e, j]``. `split_double_double` computes
+        both arrays from decimal strings, `decimal.Decimal` or NumPy long double
+        values. Long double ``params`` with precision="double-double" and no
+        params_low are split the same way.
 
     Examples
     --------
@@ -97,6 +161,9 @@ class Residuals(ElementArrays):
                                  f"but n_residuals is {n_residuals}")
         self.n_vars = resolve_n_vars(n_vars, [self.elements], "Residuals")
         self.precision = precision
+        if (precision == "double-double" and params_low is None and isinstance(params, np.ndarray)
+                and params.dtype == np.longdouble and np.finfo(np.longdouble).nmant > 52):
+            _, params_low = split_double_double(params)
         self.params_low = self._as_params_low(params_low)
         self._elements_core = _core.ElementEnergy(self.tape._core, self.elements, self.dim, self.params)
         self._core = _core.Residuals(self._elements_core, self.n_vars, mode, precision == "double-double",
@@ -111,7 +178,7 @@ class Residuals(ElementArrays):
         if self.n_params == 0:
             raise ValueError("params_low was given, but there are no params")
         array = np.asarray(params_low)
-        if array.dtype == object or array.dtype.kind not in "biuf":
+        if array.dtype == object or array.dtype.kind not in "iuf":
             raise TypeError(f"params_low must be a real float array shaped like params; got dtype {array.dtype}")
         if array.ndim == 1 and self.n_params == 1:
             array = array.reshape(-1, 1)

@@ -6,10 +6,10 @@
 // and its residuals are 1e-13 of the data.
 //
 // Arithmetic follows the error-free transformations of Knuth (two-sum) and
-// Dekker (two-product, here with a fused multiply-add). The elementary functions
-// take the double result as a first guess and refine it: logarithms and inverse
-// tangents by one Newton step, which doubles the number of correct digits;
-// exponentials, sines and cosines by argument reduction and a Taylor series.
+// Dekker (two-product, here with a fused multiply-add). Logarithms and inverse
+// tangents refine the double result by one Newton step, which doubles the number
+// of correct digits. Exponentials, sines and cosines reduce the argument and sum
+// a Taylor series.
 // Results that are not finite (overflow, poles, NaN) are returned with lo = 0 and
 // the value that the double function gives.
 #pragma once
@@ -107,7 +107,8 @@ inline DoubleDouble operator*(double a, const DoubleDouble& b) { return b * a; }
 /// Long division: three quotient digits, each from the remainder of the last.
 inline DoubleDouble operator/(const DoubleDouble& a, const DoubleDouble& b) {
   const double q1 = a.hi / b.hi;
-  if (!dd::finite(q1) || b.hi == 0.0) return {q1, 0.0};
+  // Zero, infinite or NaN operands: the double quotient (finite / inf = 0).
+  if (!dd::finite(q1) || q1 == 0.0 || !dd::finite(b.hi)) return {q1, 0.0};
   DoubleDouble r = a - b * q1;
   const double q2 = r.hi / b.hi;
   r = r - b * q2;
@@ -120,6 +121,16 @@ inline DoubleDouble operator/(double a, const DoubleDouble& b) { return DoubleDo
 
 inline bool operator==(const DoubleDouble& a, const DoubleDouble& b) { return a.hi == b.hi && a.lo == b.lo; }
 inline bool operator!=(const DoubleDouble& a, const DoubleDouble& b) { return !(a == b); }
+
+// Comparisons of the op table's rules (see ops.hpp): both parts count, so numbers
+// that round to the same double still compare as they should. NaN compares false.
+inline bool value_less(const DoubleDouble& a, const DoubleDouble& b) {
+  return a.hi < b.hi || (a.hi == b.hi && a.lo < b.lo);
+}
+inline bool value_less_equal(const DoubleDouble& a, const DoubleDouble& b) {
+  return a.hi < b.hi || (a.hi == b.hi && a.lo <= b.lo);
+}
+inline bool value_equal(const DoubleDouble& a, const DoubleDouble& b) { return a.hi == b.hi && a.lo == b.lo; }
 
 namespace dd {
 
@@ -157,8 +168,8 @@ inline DoubleDouble expm1_reduced(const DoubleDouble& r) {
   return e;
 }
 
-/// sin r and cos r for |r| ≤ π/4 by their Taylor series (the last terms are
-/// below 1e-34).
+/// sin r and cos r for |r| ≤ π/4 (slightly more after a rounded k) by their
+/// Taylor series, whose last terms are below 1e-34.
 inline void sin_cos_reduced(const DoubleDouble& r, DoubleDouble& s, DoubleDouble& c) {
   const auto& f = inverse_factorials();
   const DoubleDouble r2 = r * r;
@@ -214,11 +225,23 @@ inline DoubleDouble log1p(const DoubleDouble& a) {
 
 namespace dd {
 
-/// sin a and cos a: a − k π/2 reduced to [−π/4, π/4], then the quadrant k mod 4.
+/// Largest |a| that sin_cos reduces in double-double. Up to it, k = a / (π/2) is
+/// off by at most 1, and k times the part of π/2 beyond its three doubles is below 1e-33.
+constexpr double kLargestReducedAngle = 0x1p+50;
+
+/// sin a and cos a: a − k π/2 reduced to about [−π/4, π/4], then the quadrant k mod 4.
 inline void sin_cos(const DoubleDouble& a, DoubleDouble& s, DoubleDouble& c) {
   if (!finite(a.hi)) {
     s = {std::sin(a.hi), 0.0};
     c = {std::cos(a.hi), 0.0};
+    return;
+  }
+  if (std::abs(a.hi) > kLargestReducedAngle) {
+    // NOTE: beyond 2^50 (about 1.1e15) the result is only as accurate as std::sin and
+    // std::cos of the double argument. lo enters to first order.
+    const double sin_hi = std::sin(a.hi), cos_hi = std::cos(a.hi);
+    s = {sin_hi + cos_hi * a.lo, 0.0};
+    c = {cos_hi - sin_hi * a.lo, 0.0};
     return;
   }
   const double k = std::nearbyint(a.hi / kHalfPi[0]);
@@ -252,8 +275,8 @@ inline DoubleDouble tan(const DoubleDouble& a) {
   return s / c;
 }
 
-/// The angle of the point (x, y); Newton's step on y cos θ − x sin θ = 0 from the
-/// double angle θ: θ ← θ + (y cos θ − x sin θ) / (x cos θ + y sin θ).
+/// Returns the angle of the point (x, y) by Newton's step on y cos θ − x sin θ = 0
+/// from the double angle θ: θ ← θ + (y cos θ − x sin θ) / (x cos θ + y sin θ).
 inline DoubleDouble atan2(const DoubleDouble& y, const DoubleDouble& x) {
   const double theta = std::atan2(y.hi, x.hi);
   if (!dd::finite(x.hi) || !dd::finite(y.hi) || (x.hi == 0.0 && y.hi == 0.0)) return {theta, 0.0};
@@ -330,8 +353,8 @@ inline DoubleDouble pow(const DoubleDouble& a, const DoubleDouble& b) {
   if (b.lo == 0.0) return pow(a, b.hi);
   if (!dd::finite(a.hi) || a.hi == 0.0) return {std::pow(a.hi, b.hi), 0.0};
   if (a.hi > 0.0) return exp(log(a) * b);
-  // A negative base needs an integer exponent; with a nonzero low part that is one
-  // of at least 2^53, whose hi is even, so the sign follows the parity of lo.
+  // A negative base needs an integer exponent. An integer with a nonzero low part
+  // is at least 2^53, so its hi is even and the sign follows the parity of lo.
   if (b.hi != std::floor(b.hi) || b.lo != std::floor(b.lo)) return {std::numeric_limits<double>::quiet_NaN(), 0.0};
   const DoubleDouble magnitude = exp(log(-a) * b);
   return std::fmod(b.lo, 2.0) != 0.0 ? -magnitude : magnitude;

@@ -400,7 +400,8 @@ inline LeastSquaresResult least_squares(const Residuals& residuals, Eigen::Vecto
     for (std::int64_t k = 0; k < m; ++k)
       if (!std::isfinite(r[k])) {
         non_finite = "residual " + std::to_string(k) + " (element " + std::to_string(k / residuals.n_outputs()) +
-                     ", output " + std::to_string(k % residuals.n_outputs()) + ") is " + format_number(r[k]);
+                     ", output " + std::to_string(k % residuals.n_outputs()) + ") is " + format_number(r[k]) +
+                     (residuals.double_double() ? " in double-double arithmetic" : "");
         return false;
       }
     for (std::int64_t k = 0; k < m; ++k)

@@ -114,6 +114,15 @@ inline double value_of(double x) { return x; }
 template <typename T, int N, bool E>
 T value_of(const Dual<T, N, E>& x) { return x.v; }
 
+/// Comparisons of the values of two scalars, for the comparison, min and max rules.
+/// DoubleDouble overloads them to compare both of its parts.
+template <typename S>
+DUALTAPE_INLINE bool value_less(const S& a, const S& b) { return value_of(a) < value_of(b); }
+template <typename S>
+DUALTAPE_INLINE bool value_less_equal(const S& a, const S& b) { return value_of(a) <= value_of(b); }
+template <typename S>
+DUALTAPE_INLINE bool value_equal(const S& a, const S& b) { return value_of(a) == value_of(b); }
+
 /// Choice between two scalars; for Dual numbers the whole number is chosen.
 template <typename S>
 S select(bool condition, const S& if_true, const S& if_false) {
@@ -241,7 +250,7 @@ DUALTAPE_RULE(Sign) {
 // v = min(a, b): the derivative follows a at a tie.
 DUALTAPE_RULE(Min) {
   (void)c, (void)k;
-  const bool pick_b = value_of(b) < value_of(a);
+  const bool pick_b = value_less(b, a);
   v = pick_b ? b : a;
   da = S(pick_b ? 0.0 : 1.0);
   db = S(pick_b ? 1.0 : 0.0);
@@ -250,7 +259,7 @@ DUALTAPE_RULE(Min) {
 // v = max(a, b): the derivative follows a at a tie.
 DUALTAPE_RULE(Max) {
   (void)c, (void)k;
-  const bool pick_b = value_of(b) > value_of(a);
+  const bool pick_b = value_less(a, b);
   v = pick_b ? b : a;
   da = S(pick_b ? 0.0 : 1.0);
   db = S(pick_b ? 1.0 : 0.0);
@@ -270,17 +279,16 @@ DUALTAPE_RULE(Hypot) {
 #define DUALTAPE_COMPARISON(name, expression)                       \
   DUALTAPE_RULE(name) {                                             \
     (void)c, (void)k;                                               \
-    const double x = value_of(a), y = value_of(b);                  \
     v = S((expression) ? 1.0 : 0.0);                                \
     da = S(0.0);                                                    \
     db = S(0.0);                                                    \
   } };
-DUALTAPE_COMPARISON(Lt, x < y)
-DUALTAPE_COMPARISON(Le, x <= y)
-DUALTAPE_COMPARISON(Gt, x > y)
-DUALTAPE_COMPARISON(Ge, x >= y)
-DUALTAPE_COMPARISON(Eq, x == y)
-DUALTAPE_COMPARISON(Ne, x != y)
+DUALTAPE_COMPARISON(Lt, value_less(a, b))
+DUALTAPE_COMPARISON(Le, value_less_equal(a, b))
+DUALTAPE_COMPARISON(Gt, value_less(b, a))
+DUALTAPE_COMPARISON(Ge, value_less_equal(b, a))
+DUALTAPE_COMPARISON(Eq, value_equal(a, b))
+DUALTAPE_COMPARISON(Ne, !value_equal(a, b))
 #undef DUALTAPE_COMPARISON
 
 // v = a if c ≠ 0 else b: ∂a = [c ≠ 0], ∂b = [c = 0]. With the zero rule, the branch
