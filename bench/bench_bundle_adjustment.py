@@ -7,9 +7,11 @@ observation; camera 0 fixed). For each size it reports
 - the solve time of dt.least_squares (Levenberg-Marquardt, C++ loop);
 - scipy.optimize.least_squares(method="trf", jac_sparsity=...) on a NumPy residual
   function (finite-difference Jacobian grouped by the sparsity pattern);
-- scipy.optimize.least_squares(method="trf", jac=dualtape's sparse Jacobian). scipy's
-  method="lm" is left out because it needs a dense Jacobian, which at 2,000 points is
-  20,000 × 6,105 doubles (about 1 GB);
+- scipy.optimize.least_squares(method="trf", jac=dualtape's sparse Jacobian);
+- scipy.optimize.least_squares(method="lm", jac=dualtape's Jacobian as a dense array),
+  only where that array takes at most --lm-megabytes (default 300): MINPACK's LM
+  works on dense matrices, and at 2,000 points J is 20,000 × 6,105 doubles (about
+  1 GB);
 - the time of one residual + Jacobian evaluation: dualtape against JAX (jit of vmap
   of jacfwd over observations), median of 20 runs after a warm-up. dualtape is timed
   with its thread count (`dt.get_num_threads()`) and on one thread, with the
@@ -107,15 +109,18 @@ def main(argv=None):
     parser.add_argument("--sizes", default="500,2000,8000", help="numbers of points (default: 500,2000,8000)")
     parser.add_argument("--cameras", type=int, default=16, help="number of cameras (default: 16)")
     parser.add_argument("--no-jax", action="store_true", help="skip the JAX evaluation timing")
+    parser.add_argument("--lm-megabytes", type=float, default=300.0,
+                        help="largest dense Jacobian, in MB, for which scipy's method='lm' runs (default: 300)")
     args = parser.parse_args(argv)
     threads = dt.get_num_threads()
     print(f"machine: {platform.processor() or platform.machine()}, dualtape threads: {threads}, "
           f"OMP_WAIT_POLICY={os.environ.get('OMP_WAIT_POLICY', '(unset)')}, "
           f"load average {' '.join(f'{value:.2f}' for value in os.getloadavg())} at the start")
     print("| points | observations | variables | dualtape LM (s) | cost | scipy trf + jac_sparsity (s) | cost |"
-          f" scipy trf + dualtape J (s) | cost | eval r+J dualtape, {threads} threads: wall / CPU (ms) |"
+          " scipy trf + dualtape J (s) | cost | scipy lm + dualtape J, dense (s) | cost |"
+          f" eval r+J dualtape, {threads} threads: wall / CPU (ms) |"
           " eval r+J dualtape, 1 thread: wall / CPU (ms) | eval r+J JAX (ms) |")
-    print("|---|---|---|---|---|---|---|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
     for n_points in [int(size) for size in args.sizes.split(",")]:
         cameras, points, observed, camera_index, point_index = ba.make_problem(args.cameras, n_points)
         start_cameras, start_points = ba.perturb(cameras, points)
@@ -158,6 +163,13 @@ def main(argv=None):
                                                  max_nfev=100)
         trf_exact_seconds = time.perf_counter() - began
 
+        lm_cell = "- | -"
+        if 8 * resid.n_residuals * int(free.sum()) <= args.lm_megabytes * 1e6:
+            began = time.perf_counter()
+            lm = scipy.optimize.least_squares(resid_free, x0[free], jac=lambda z: jac_free(z).toarray(), method="lm",
+                                              x_scale="jac", max_nfev=100)
+            lm_cell = f"{time.perf_counter() - began:.2f} | {lm.cost:.6g}"
+
         eval_ours = median_wall_and_cpu(lambda: resid.residuals_and_jacobian(x0))
         dt.set_num_threads(1)
         eval_single = median_wall_and_cpu(lambda: resid.residuals_and_jacobian(x0))
@@ -166,7 +178,7 @@ def main(argv=None):
         if not args.no_jax:
             eval_jax = median_seconds(jax_jacobian_timer(args.cameras, observed, camera_index, point_index, x0))
         print(f"| {n_points} | {observed.shape[0]} | {int(free.sum())} | {ours_seconds:.2f} | {ours.cost:.6g} |"
-              f" {trf_seconds:.2f} | {trf.cost:.6g} | {trf_exact_seconds:.2f} | {trf_exact.cost:.6g} |"
+              f" {trf_seconds:.2f} | {trf.cost:.6g} | {trf_exact_seconds:.2f} | {trf_exact.cost:.6g} | {lm_cell} |"
               f" {1e3 * eval_ours[0]:.2f} / {1e3 * eval_ours[1]:.2f} | {1e3 * eval_single[0]:.2f} /"
               f" {1e3 * eval_single[1]:.2f} | {1e3 * eval_jax:.2f} |", flush=True)
     print(f"load average {' '.join(f'{value:.2f}' for value in os.getloadavg())} at the end")
