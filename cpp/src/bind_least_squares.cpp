@@ -57,13 +57,16 @@ void bind_least_squares(py::module_& m) {
           "jacobian",
           [](const Residuals& self, const DoubleArray& x) {
             require_length(x, self.n_variables(), "x");
+            const JacobianPattern& pattern = self.pattern();
             DoubleArray r(self.n_residuals());
-            std::vector<double> values(size_t(self.pattern().nnz()));
+            // The Jacobian goes straight into the returned data array: a temporary of
+            // nnz doubles would cost a copy and, when large, fresh pages every call.
+            DoubleArray data(pattern.nnz());
             {
               py::gil_scoped_release release;
-              self.residuals_and_jacobian(x.data(), r.mutable_data(), values.data());
+              self.residuals_and_jacobian(x.data(), r.mutable_data(), data.mutable_data());
             }
-            return py::make_tuple(r, jacobian_tuple(self.pattern(), values.data()));
+            return py::make_tuple(r, csr_with_data(pattern.row_ptr, pattern.col, data));
           },
           py::arg("x"), "Residuals and the CSR arrays (data, indices, indptr) of the Jacobian.");
 

@@ -81,13 +81,13 @@ void bind_objective(py::module_& m) {
             require_length(x, o.n(), "x");
             const Projection mode = parse_projection(projection);
             DoubleArray g(o.n());
-            std::vector<double> values(o.pattern().nnz());
+            DoubleArray values(o.pattern().nnz());
             double f;
             {
               py::gil_scoped_release release;
-              f = o.hessian(x.data(), mode, eps, g.mutable_data(), values.data());
+              f = o.hessian(x.data(), mode, eps, g.mutable_data(), values.mutable_data());
             }
-            return py::make_tuple(f, g, csr_tuple(o.pattern(), std::move(values)));
+            return py::make_tuple(f, g, csr_with_data(o.pattern().row_ptr, o.pattern().col, values));
           },
           py::arg("x"), py::arg("projection"), py::arg("eps"));
 

@@ -38,19 +38,23 @@ inline DoubleArray to_array(const Eigen::VectorXd& vector) {
 
 /// Builds the (data, indices, indptr) arrays of a CSR matrix from its row pointers,
 /// column indices and values (as many as column indices).
-inline py::tuple csr_arrays(const std::vector<std::int32_t>& row_ptr, const std::vector<std::int32_t>& col,
-                            const double* values) {
+/// The CSR arrays (data, indices, indptr) of a matrix whose values are already in
+/// `data`, so that large values arrays are written once, straight into NumPy memory.
+inline py::tuple csr_with_data(const std::vector<std::int32_t>& row_ptr, const std::vector<std::int32_t>& col,
+                               DoubleArray data) {
   IntArray indptr(row_ptr.size());
   std::copy(row_ptr.begin(), row_ptr.end(), indptr.mutable_data());
   IntArray indices(col.size());
   std::copy(col.begin(), col.end(), indices.mutable_data());
-  DoubleArray data(col.size());
-  std::copy(values, values + col.size(), data.mutable_data());
   return py::make_tuple(data, indices, indptr);
 }
 
-inline py::tuple csr_tuple(const CsrPattern& pattern, const std::vector<double>& values) {
-  return csr_arrays(pattern.row_ptr, pattern.col, values.data());
+/// The CSR arrays (data, indices, indptr) with the values copied from `values`.
+inline py::tuple csr_arrays(const std::vector<std::int32_t>& row_ptr, const std::vector<std::int32_t>& col,
+                            const double* values) {
+  DoubleArray data(col.size());
+  std::copy(values, values + col.size(), data.mutable_data());
+  return csr_with_data(row_ptr, col, data);
 }
 
 /// A Python callback of a solver loop: callback(info, x) returns 0 to continue or 1 to stop.
