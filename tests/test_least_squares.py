@@ -821,6 +821,27 @@ def test_double_double_large_sine_arguments():
         np.testing.assert_allclose(resid.residuals([x]), [np.sin(x), np.cos(x), np.tan(x)], rtol=1e-12, atol=1e-15)
 
 
+def test_double_double_large_sine_with_low_part():
+    # The low part of an angle beyond 2^53 can exceed 1: sin(1e20 + 1) and sin(2^53 + 1).
+    import mpmath
+
+    for high, low in [(1e20, 1.0), (2.0 ** 53, 1.0), (123456789012345678901.5, -5066.5)]:
+        resid = dt.Residuals(lambda b, p: [dt.sin(p[0]) + 0.0 * b[0, 0], dt.cos(p[0])], np.zeros((1, 1), dtype=int),
+                             dim=1, params=[[high]], precision="double-double", params_low=[[low]])
+        with mpmath.workdps(50):
+            angle = mpmath.mpf(high) + mpmath.mpf(low)
+            expected = [float(mpmath.sin(angle)), float(mpmath.cos(angle))]
+        np.testing.assert_allclose(resid.residuals([0.0]), expected, rtol=1e-12, atol=1e-15)
+
+
+def test_double_double_negative_zero():
+    resid = dt.Residuals(lambda b: [-0.0 * b[0, 0], -3.0 / dt.exp(710.0 * b[0, 0])], np.zeros((1, 1), dtype=int),
+                         dim=1, precision="double-double")
+    values = resid.residuals([1.0])
+    np.testing.assert_array_equal(values, [0.0, 0.0])
+    assert np.all(np.signbit(values))
+
+
 def test_double_double_comparisons_use_low_parts():
     # 1 + 1e-20 and 1 + 2e-20 are both 1.0 as doubles.
     def fn(b, p):
@@ -852,6 +873,14 @@ def test_split_double_double_inputs():
     float_high, float_low = dt.split_double_double(np.array([[0.5, 0.1]]))
     assert float_high.shape == (1, 2)
     np.testing.assert_array_equal(float_low, [[0.0, 0.0]])
+    # A float keeps its binary value next to a string, and a 0-d input gives 0-d arrays.
+    mixed_high, mixed_low = dt.split_double_double(["0.1", 1 / 3])
+    assert mixed_high[1] == 1 / 3
+    assert mixed_low[1] == 0.0
+    scalar_high, scalar_low = dt.split_double_double(0.5)
+    assert scalar_high.shape == ()
+    assert scalar_low.shape == ()
+    assert dt.split_double_double(["1e-400"])[0][0] == 0.0
     if np.finfo(np.longdouble).nmant > 52:
         tenth = np.longdouble(1) / np.longdouble(10)
         long_high, long_low = dt.split_double_double(np.array([tenth]))
@@ -864,8 +893,13 @@ def test_split_double_double_inputs():
     (["0.1", "abc"], ValueError, r"values\[1\] = 'abc' is not a number"),
     ([["0.1", "x"]], ValueError, r"values\[0, 1\] = 'x' is not a number"),
     (["nan"], ValueError, "is not finite"),
-    (np.array([np.inf]), ValueError, "must be finite"),
+    (np.array([0.5, np.inf]), ValueError, r"values\[1\] = np.float64\(inf\) is not finite"),
     (np.array([True]), TypeError, "dtype bool"),
+    ([True, "1"], TypeError, r"values\[0\] = True is a bool"),
+    (["1e400"], ValueError, "outside the range of a double"),
+    ([10 ** 400], ValueError, "outside the range of a double"),
+    ([["0.1", "0.2"], ["0.3"]], ValueError, "rectangular array"),
+    ((value for value in [1.0]), TypeError, "expected an array_like"),
 ])
 def test_split_double_double_bad_input(values, error, match):
     with pytest.raises(error, match=match):
@@ -873,8 +907,10 @@ def test_split_double_double_bad_input(values, error, match):
 
 
 @pytest.mark.skipif(np.finfo(np.longdouble).nmant <= 52, reason="long double is double on this platform")
-def test_double_double_long_double_params_split():
-    data = np.array([[np.longdouble(1) / np.longdouble(3)]])
+@pytest.mark.parametrize("as_list", [False, True])
+def test_double_double_long_double_params_split(as_list):
+    third = np.longdouble(1) / np.longdouble(3)
+    data = [[third]] if as_list else np.array([[third]])
     resid = dt.Residuals(lambda b, p: [p[0] * 3.0 - 1.0 + b[0, 0]], np.zeros((1, 1), dtype=int), dim=1,
                          params=data, precision="double-double")
     assert resid.params_low[0, 0] != 0.0

@@ -345,5 +345,5 @@ def lre(estimate, certified, digits: float = 11.0):
     with np.errstate(divide="ignore", invalid="ignore"):
         error = np.abs(estimate - certified) / np.abs(certified)
         value = np.where(estimate == certified, digits, -np.log10(error))
-    value = np.where(np.isfinite(estimate), np.clip(value, 0.0, digits), 0.0)
+    value = np.where(np.isfinite(estimate), np.clip(value, 0.0, digits), 0.0) + 0.0  # + 0.0 turns −0 into 0
     return value if value.ndim else float(value)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import decimal
 import fractions
+import math
 
 import numpy as np
 import scipy.sparse as sp
@@ -19,6 +20,44 @@ _MODES = ("auto", "reverse", "forward")
 _PRECISIONS = ("double", "double-double")
 
 
+def _where(index) -> str:
+    return f"values[{', '.join(map(str, index))}]" if index else "values"
+
+
+def _split_number(value, where: str):
+    """Return (high, low) of one number or decimal string; `where` names it in errors."""
+    if isinstance(value, (bool, np.bool_)):
+        raise TypeError(f"{where} = {value!r} is a bool; expected a number or a decimal string")
+    if isinstance(value, np.floating):
+        if not np.isfinite(value):
+            raise ValueError(f"{where} = {value!r} is not finite")
+        with np.errstate(over="ignore"):
+            high = float(value)
+        if not math.isfinite(high):
+            raise ValueError(f"{where} = {value!r} is outside the range of a double")
+        return high, float(value - type(value)(high))
+    try:
+        if isinstance(value, fractions.Fraction):
+            exact = decimal.Decimal(value.numerator) / decimal.Decimal(value.denominator)
+        elif isinstance(value, bytes):
+            exact = decimal.Decimal(value.decode())
+        elif isinstance(value, (np.integer, int)):
+            exact = decimal.Decimal(int(value))
+        elif isinstance(value, (str, decimal.Decimal, float)):
+            exact = decimal.Decimal(value)
+        else:
+            raise TypeError(f"{where} = {value!r} is not a number or a decimal string; "
+                            "expected an array_like of them")
+    except (decimal.InvalidOperation, ValueError, UnicodeDecodeError):
+        raise ValueError(f"{where} = {value!r} is not a number") from None
+    if not exact.is_finite():
+        raise ValueError(f"{where} = {value!r} is not finite")
+    high = float(exact)
+    if not math.isfinite(high):
+        raise ValueError(f"{where} = {value!r} is outside the range of a double")
+    return high, float(exact - decimal.Decimal(high))
+
+
 def split_double_double(values):
     """Split numbers with more digits than a double into two float arrays (high, low).
 
@@ -30,9 +69,16 @@ def split_double_double(values):
     Parameters
     ----------
     values : array_like
-        Decimal strings ("2.513400000000E+00"), `decimal.Decimal` or
-        `fractions.Fraction` values, NumPy long doubles, or floats (whose low
-        part is 0), in an array of any shape.
+        A number or an array of any shape of decimal strings
+        ("2.513400000000E+00", str or bytes), `decimal.Decimal`,
+        `fractions.Fraction`, int or float values, including NumPy long
+        doubles and integers. Floats are taken at their exact binary value, so
+        a float64 has low part 0. A value beyond the range of a double raises
+        ValueError, and one below the smallest double (4.9e-324) becomes 0.
+
+    Returns
+    -------
+    high, low : float arrays shaped like ``values``
 
     Examples
     --------
@@ -42,37 +88,40 @@ def split_double_double(values):
     >>> bool(low[0] != 0)
     True
     """
-    array = np.asarray(values)
+    try:
+        # Lists keep each value's own type, so that a float next to a string is not
+        # read back from its shortest decimal form.
+        array = values if isinstance(values, np.ndarray) else np.asarray(values, dtype=object)
+        if array.dtype == object and array.ndim > 0 and any(isinstance(v, (list, tuple)) for v in array.flat):
+            array = np.asarray(values)  # ragged: let NumPy name the inconsistent shape
+    except ValueError as error:
+        raise ValueError(f"values must be a rectangular array of numbers or decimal strings ({error})") from None
     if array.size == 0:
         raise ValueError("values must not be empty")
-    if array.dtype.kind in "iu":
-        array = array.astype(object)  # integers beyond 2**53 need a low part too
+    if array.dtype.kind == "b":
+        raise TypeError(f"values must be numbers or decimal strings; got dtype {array.dtype}")
     if array.dtype.kind == "f":
-        high = array.astype(np.float64)
-        if array.dtype.kind == "f" and not np.all(np.isfinite(high)):
-            raise ValueError("values must be finite numbers")
-        low = (array - high.astype(array.dtype)).astype(np.float64)
+        not_finite = ~np.isfinite(array)
+        if np.any(not_finite):
+            index = tuple(int(i) for i in np.argwhere(not_finite)[0])
+            raise ValueError(f"{_where(index)} = {array[index]!r} is not finite")
+        with np.errstate(over="ignore"):
+            high = array.astype(np.float64)
+        if not np.all(np.isfinite(high)):
+            index = tuple(int(i) for i in np.argwhere(~np.isfinite(high))[0])
+            raise ValueError(f"{_where(index)} = {array[index]!r} is outside the range of a double")
+        low = np.asarray(array - high.astype(array.dtype)).astype(np.float64)
         return high, low
-    if array.dtype.kind not in "OUS":
+    if array.dtype.kind not in "iuOUS":
         raise TypeError(f"values must be numbers or decimal strings; got dtype {array.dtype}")
     high = np.empty(array.shape)
     low = np.empty(array.shape)
     with decimal.localcontext() as context:
         context.prec = 40
         for index, value in np.ndenumerate(array):
-            try:
-                if isinstance(value, fractions.Fraction):
-                    exact = decimal.Decimal(value.numerator) / decimal.Decimal(value.denominator)
-                elif isinstance(value, bytes):
-                    exact = decimal.Decimal(value.decode())
-                else:
-                    exact = decimal.Decimal(value if isinstance(value, (str, decimal.Decimal, int, float)) else str(value))
-            except (decimal.InvalidOperation, ValueError, TypeError):
-                raise ValueError(f"values[{', '.join(map(str, index))}] = {str(value)!r} is not a number") from None
-            if not exact.is_finite():
-                raise ValueError(f"values[{', '.join(map(str, index))}] = {str(value)!r} is not finite")
-            high[index] = float(exact)
-            low[index] = float(exact - decimal.Decimal(high[index]))
+            if isinstance(value, np.str_):
+                value = str(value)
+            high[index], low[index] = _split_number(value, _where(index))
     return high, low
 
 
@@ -115,8 +164,8 @@ class Residuals(ElementArrays):
         vector of `residuals_and_jacobian` and `least_squares`. The Jacobian
         is computed in double. Constants written in fn (0.1, math.pi) are
         doubles, so pass a constant whose digits matter as a parameter with
-        its low part. sin, cos and tan of arguments beyond 1.1e15 are only as
-        accurate as in double. An evaluation of the residuals takes 1 to 60
+        its low part. sin, cos and tan of arguments beyond 2^50 (1.1e15) are
+        only as accurate as in double. An evaluation of the residuals takes 1 to 60
         times as long as in double (measured on the NIST problems; more for
         models with more exponentials, powers and sines). `as_energy`
         evaluates in double.
@@ -125,8 +174,9 @@ class Residuals(ElementArrays):
         double in ``params`` cannot represent, so that parameter j of element e
         is ``params[e, j] + params_low[e, j]``. `split_double_double` computes
         both arrays from decimal strings, `decimal.Decimal` or NumPy long double
-        values. Long double ``params`` with precision="double-double" and no
-        params_low are split the same way.
+        values. Long double ``params`` (an array or nested lists of
+        np.longdouble) with precision="double-double" and no params_low are
+        split the same way.
 
     Examples
     --------
@@ -161,9 +211,9 @@ class Residuals(ElementArrays):
                                  f"but n_residuals is {n_residuals}")
         self.n_vars = resolve_n_vars(n_vars, [self.elements], "Residuals")
         self.precision = precision
-        if (precision == "double-double" and params_low is None and isinstance(params, np.ndarray)
-                and params.dtype == np.longdouble and np.finfo(np.longdouble).nmant > 52):
-            _, params_low = split_double_double(params)
+        if (precision == "double-double" and params_low is None and params is not None
+                and np.asarray(params).dtype == np.longdouble and np.finfo(np.longdouble).nmant > 52):
+            _, params_low = split_double_double(np.asarray(params))
         self.params_low = self._as_params_low(params_low)
         self._elements_core = _core.ElementEnergy(self.tape._core, self.elements, self.dim, self.params)
         self._core = _core.Residuals(self._elements_core, self.n_vars, mode, precision == "double-double",

@@ -29,8 +29,8 @@ struct DoubleDouble {
   DoubleDouble(double value) : hi(value) {}  // NOLINT: implicit, so that the rules' S(1.0) and 2.0 * a compile
   DoubleDouble(double high, double low) : hi(high), lo(low) {}
 
-  /// The nearest double to hi + lo.
-  double to_double() const { return hi + lo; }
+  /// The nearest double to hi + lo; a zero keeps the sign of hi.
+  double to_double() const { return lo == 0.0 ? hi : hi + lo; }
 };
 
 /// Value used by the op table's branches (comparisons, the sign of an argument).
@@ -45,8 +45,10 @@ inline DoubleDouble two_sum(double a, double b) {
   return {s, (a - (s - bb)) + (b - bb)};
 }
 
-/// s + e = a + b exactly when |a| ≥ |b| or a = 0.
+/// s + e = a + b exactly when |a| ≥ |b| or a = 0. With b = 0 it returns a unchanged,
+/// so that −0 stays −0.
 inline DoubleDouble fast_two_sum(double a, double b) {
+  if (b == 0.0) return {a, 0.0};
   const double s = a + b;
   return {s, b - (s - a)};
 }
@@ -237,11 +239,12 @@ inline void sin_cos(const DoubleDouble& a, DoubleDouble& s, DoubleDouble& c) {
     return;
   }
   if (std::abs(a.hi) > kLargestReducedAngle) {
-    // NOTE: beyond 2^50 (about 1.1e15) the result is only as accurate as std::sin and
-    // std::cos of the double argument. lo enters to first order.
+    // NOTE: beyond 2^50 (about 1.1e15) the result is only as accurate as the double
+    // functions. lo can exceed 1 there, so it enters by the angle sum formulas.
     const double sin_hi = std::sin(a.hi), cos_hi = std::cos(a.hi);
-    s = {sin_hi + cos_hi * a.lo, 0.0};
-    c = {cos_hi - sin_hi * a.lo, 0.0};
+    const double sin_lo = std::sin(a.lo), cos_lo = std::cos(a.lo);
+    s = {sin_hi * cos_lo + cos_hi * sin_lo, 0.0};
+    c = {cos_hi * cos_lo - sin_hi * sin_lo, 0.0};
     return;
   }
   const double k = std::nearbyint(a.hi / kHalfPi[0]);
