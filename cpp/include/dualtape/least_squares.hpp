@@ -190,18 +190,26 @@ class NormalEquations {
       }
 
     // Pattern of JᵀWJ: the free columns that share a row of J, plus the diagonal.
+    // `seen[j] == i` marks column j as already in row i, so only distinct columns
+    // are sorted (a camera of bundle adjustment shares thousands of rows).
     row_ptr_.assign(size_t(n_free_) + 1, 0);
     std::vector<std::int32_t> row;
+    std::vector<std::int32_t> seen(size_t(n_free_), -1);
     for (int i = 0; i < n_free_; ++i) {
       row.clear();
       row.push_back(i);
+      seen[i] = i;
       for (std::int64_t q = column_ptr_[i]; q < column_ptr_[i + 1]; ++q) {
         const std::int64_t k = column_row_[q];
-        for (std::int32_t p = jacobian.row_ptr[k]; p < jacobian.row_ptr[k + 1]; ++p)
-          if (free_index_[jacobian.col[p]] >= 0) row.push_back(free_index_[jacobian.col[p]]);
+        for (std::int32_t p = jacobian.row_ptr[k]; p < jacobian.row_ptr[k + 1]; ++p) {
+          const std::int32_t j = free_index_[jacobian.col[p]];
+          if (j >= 0 && seen[j] != i) {
+            seen[j] = i;
+            row.push_back(j);
+          }
+        }
       }
       std::sort(row.begin(), row.end());
-      row.erase(std::unique(row.begin(), row.end()), row.end());
       if (std::int64_t(col_.size()) + std::int64_t(row.size()) > std::int64_t(std::numeric_limits<std::int32_t>::max()))
         throw std::invalid_argument("JᵀJ has more than 2**31 - 1 nonzero entries");
       col_.insert(col_.end(), row.begin(), row.end());
