@@ -929,3 +929,31 @@ def test_nist_lre_exact_zero_and_missing_text():
     problem.data_text = []
     with pytest.raises(ValueError, match="data_text has 0 rows"):
         problem.data_low()
+
+
+def test_gauss_newton_shortened_step_is_not_convergence():
+    # From (1, -3, 0) the line search cuts Gauss-Newton steps to tiny fractions
+    # far from the minimum; such a step must not pass the step or function tests.
+    rng = np.random.default_rng(0)
+    t = np.linspace(0.0, 5.0, 60)
+    y = 2.0 * np.exp(-1.3 * t) + 0.5 + 0.03 * rng.standard_normal(60)
+    resid = dt.Residuals(lambda b, p: [b[0, 0] * dt.exp(-b[0, 1] * p[0]) + b[0, 2] - p[1]],
+                         np.zeros((60, 1), dtype=int), dim=3, params=np.column_stack([t, y]))
+    result = dt.least_squares(resid, np.array([1.0, -3.0, 0.0]), method="gauss-newton", maxiter=100)
+    largest_gradient = np.abs(result.grad).max()
+    assert not (result.success and largest_gradient > 1e-3), (result.message, largest_gradient)
+    good = dt.least_squares(resid, np.array([1.0, 1.0, 0.0]), method="gauss-newton")
+    assert good.success, good.message
+    np.testing.assert_allclose(good.x, [2.0, 1.3, 0.5], atol=0.05)
+
+
+def test_least_squares_rejects_acceleration_with_gauss_newton():
+    with pytest.raises(ValueError, match="geodesic_acceleration=True needs method='lm'"):
+        dt.least_squares(rosenbrock_residuals(), np.array([-1.2, 1.0]), method="gauss-newton",
+                         geodesic_acceleration=True)
+
+
+@pytest.mark.parametrize("verbose", [3, -1, True, "1"])
+def test_least_squares_rejects_bad_verbose(verbose):
+    with pytest.raises(ValueError, match="verbose must be 0, 1 or 2"):
+        dt.least_squares(rosenbrock_residuals(), np.array([-1.2, 1.0]), verbose=verbose)

@@ -53,8 +53,10 @@ def _check_options(method, loss, f_scale, maxiter, damping, initial_damping, ini
         raise ValueError(f"maxiter must be None or an integer >= 0; got {maxiter!r}")
     _check_positive("initial_damping", initial_damping)
     _check_positive("initial_step_bound", initial_step_bound)
-    if not isinstance(verbose, (int, np.integer)) or isinstance(verbose, bool) or verbose < 0:
+    if isinstance(verbose, bool) or verbose not in (0, 1, 2):
         raise ValueError(f"verbose must be 0, 1 or 2; got {verbose!r}")
+    if geodesic_acceleration and method != "lm":
+        raise ValueError(f"geodesic_acceleration=True needs method='lm'; got method={method!r}")
     if callback is not None and not callable(callback):
         raise TypeError(f"callback must be callable or None; got {type(callback).__name__}")
 
@@ -86,9 +88,9 @@ def least_squares(resid, x0, method: str = "lm", *, fixed=None, loss: str = "lin
     ----------
     resid : Residuals
         The residual elements. With ``Residuals(precision="double-double")``
-        every residual vector of the run, and so the cost, the gain ratio and
-        the stopping tests, is computed in double-double arithmetic; the
-        Jacobian and the linear algebra stay in double.
+        every residual vector of the run is computed in double-double
+        arithmetic, and so are the cost, the gain ratio and the stopping tests.
+        The Jacobian and the linear algebra stay in double.
     x0 : array_like
         Start point, (n_vars, dim) or flat; ``x`` and ``grad`` keep its shape.
     method : {"lm", "gauss-newton"}
@@ -108,8 +110,8 @@ def least_squares(resid, x0, method: str = "lm", *, fixed=None, loss: str = "lin
     maxiter : int or None
         Maximum number of iterations (each computes one step). None means
         100·(n + 1) with n the number of free variables, MINPACK lmder's default
-        limit on function evaluations; LM evaluates r once per iteration, plus J
-        after an accepted step.
+        limit on function evaluations. LM evaluates r at each trial point, and r
+        with J again at each accepted one.
     damping : {"trust-region", "nielsen"}
         How "lm" updates μ. "trust-region" (after MINPACK's lmder): a bound Δ on
         the scaled step length ‖D^½ δ‖₂ grows after good steps (ϱ ≥ 3/4) and
@@ -145,15 +147,21 @@ def least_squares(resid, x0, method: str = "lm", *, fixed=None, loss: str = "lin
         True or raising `StopRequest` stops the run.
     verbose : int
         0 silent; 1 or 2 print one line per iteration and the final message.
+        The ``gain`` column is the gain ratio ϱ for "lm" and the step fraction
+        α that the line search accepted for "gauss-newton"; so is
+        ``gain_ratio`` in the callback state and the history.
 
     Returns
     -------
     OptimizeResult
         ``x``; ``fun`` the residual vector r(x); ``grad`` JᵀWr shaped like x (0 at
-        fixed variables); ``cost`` F(x); ``jac`` J(x) as a CSR matrix; ``nit``,
-        ``nfev`` (residual evaluations), ``njev`` (Jacobian evaluations),
-        ``status``, ``message`` (the stopping test with its measured value and
-        threshold), ``history``, ``rejected_accelerations`` (steps rejected
+        fixed variables); ``cost`` F(x); ``jac`` J(x) as a CSR matrix, without
+        the loss weights (scipy returns a loss-scaled Jacobian); ``nit``,
+        ``nfev`` (residual evaluations, each Jacobian evaluation included),
+        ``njev`` (Jacobian evaluations), ``status`` (a `dualtape.Status` code:
+        1 gradient, 3 step size, 4 function change, 0 iteration limit, negative
+        for failures; scipy numbers its tests differently), ``message`` (the
+        stopping test with its measured value and threshold), ``history``, ``rejected_accelerations`` (steps rejected
         for a large geodesic acceleration) and ``factorizations`` (sparse
         Cholesky factorizations; "trust-region" may need several per iteration).
     """

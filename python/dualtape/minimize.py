@@ -183,7 +183,7 @@ def minimize(fun, x0, method=None, *, fixed=None, callback=None, verbose: int = 
     """
     if isinstance(fun, ElementEnergy):
         fun = fun._as_objective()
-    if not isinstance(verbose, (int, np.integer)) or verbose < 0:
+    if isinstance(verbose, bool) or verbose not in (0, 1, 2):
         raise ValueError(f"verbose must be 0, 1 or 2; got {verbose!r}")
     if callback is not None and not callable(callback):
         raise TypeError(f"callback must be callable; got {type(callback).__name__}")

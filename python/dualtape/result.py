@@ -70,8 +70,13 @@ class OptimizeResult:
     message : str
         What ended the run, with the measured value against its threshold.
     history : dict of lists
-        One entry per iteration: ``"fun"``, ``"grad_norm"``, ``"step"``, and
-        whatever else the method records.
+        One entry per iteration of the values the method records, for example
+        ``"fun"``, ``"grad_norm"`` and ``"step"`` for `minimize`, and ``"cost"``,
+        ``"grad_norm"``, ``"step_norm"``, ``"damping"``, ``"gain_ratio"``,
+        ``"accepted"`` and ``"time"`` for `least_squares`.
+
+    Methods may add attributes, such as ``cost`` and ``jac`` of
+    `least_squares`; their documentation lists them.
     """
 
     x: np.ndarray
@@ -131,8 +136,7 @@ class ProgressPrinter:
         The column titles and the format spec of their values, for example
         ``[("iter", "5d"), ("f", "14.6e")]``.
     verbose : int
-        0 prints nothing; 1 prints every iteration; 2 also prints the
-        final message.
+        0 prints nothing; 1 and 2 print every iteration and the final message.
 
     A value that is None or NaN prints as "-": the solvers pass those for the
     quantities that they did not compute in an iteration.

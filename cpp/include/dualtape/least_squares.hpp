@@ -650,6 +650,7 @@ inline LeastSquaresResult least_squares(const Residuals& residuals, Eigen::Vecto
     const double step_threshold = options.xtol * (x_norm + options.xtol);
 
     bool accepted = false;
+    bool full_step = true;  // false after the Gauss-Newton line search shortened the step
     double actual = 0.0;
     double predicted = 0.0;
     if (lm) {
@@ -726,6 +727,7 @@ inline LeastSquaresResult least_squares(const Residuals& residuals, Eigen::Vecto
         step_norm = delta.norm();
         info.step_norm = step_norm;
         predicted = model_decrease(delta);
+        full_step = alpha == 1.0;
       }
       info.gain_ratio = accepted ? alpha : 0.0;
     }
@@ -776,12 +778,14 @@ inline LeastSquaresResult least_squares(const Residuals& residuals, Eigen::Vecto
     const int request = report(info);
     result.iterations = iteration + 1;
 
+    // A step that the line search shortened is small because the Gauss-Newton model
+    // is poor there, not because x has converged, so it is not tested.
     const double cost_threshold = options.ftol * previous_cost;
-    if (step_norm <= step_threshold) {
+    if (full_step && step_norm <= step_threshold) {
       return finish(LeastSquaresStatus::ConvergedStep, "converged: step size: ‖δ‖₂ = " + format_number(step_norm) +
                                                            " <= xtol (‖x‖₂ + xtol) = " + format_number(step_threshold));
     }
-    if (std::abs(actual) <= cost_threshold && std::abs(predicted) <= cost_threshold) {
+    if (full_step && std::abs(actual) <= cost_threshold && std::abs(predicted) <= cost_threshold) {
       return finish(LeastSquaresStatus::ConvergedFunction,
                     "converged: function change: decrease " + format_number(actual) + " and predicted decrease " +
                         format_number(predicted) + " <= ftol * cost = " + format_number(cost_threshold));
