@@ -932,8 +932,8 @@ def test_nist_lre_exact_zero_and_missing_text():
 
 
 def test_gauss_newton_shortened_step_is_not_convergence():
-    # From (1, -3, 0) the line search cuts Gauss-Newton steps to tiny fractions
-    # far from the minimum; such a step must not pass the step or function tests.
+    # From (1, -3, 0) the line search cuts Gauss-Newton steps to tiny fractions far
+    # from the minimum. Such a step must not pass the step or function tests.
     rng = np.random.default_rng(0)
     t = np.linspace(0.0, 5.0, 60)
     y = 2.0 * np.exp(-1.3 * t) + 0.5 + 0.03 * rng.standard_normal(60)
@@ -941,7 +941,8 @@ def test_gauss_newton_shortened_step_is_not_convergence():
                          np.zeros((60, 1), dtype=int), dim=3, params=np.column_stack([t, y]))
     result = dt.least_squares(resid, np.array([1.0, -3.0, 0.0]), method="gauss-newton", maxiter=100)
     largest_gradient = np.abs(result.grad).max()
-    assert not (result.success and largest_gradient > 1e-3), (result.message, largest_gradient)
+    if result.success:
+        assert largest_gradient <= 1e-3, result.message
     good = dt.least_squares(resid, np.array([1.0, 1.0, 0.0]), method="gauss-newton")
     assert good.success, good.message
     np.testing.assert_allclose(good.x, [2.0, 1.3, 0.5], atol=0.05)

@@ -37,9 +37,8 @@ inline DoubleArray to_array(const Eigen::VectorXd& vector) {
 }
 
 /// Builds the (data, indices, indptr) arrays of a CSR matrix from its row pointers,
-/// column indices and values (as many as column indices).
-/// The CSR arrays (data, indices, indptr) of a matrix whose values are already in
-/// `data`, so that large values arrays are written once, straight into NumPy memory.
+/// its column indices and `data`, which already contains the values. Large value
+/// arrays are thus written once, straight into NumPy memory.
 inline py::tuple csr_with_data(const std::vector<std::int32_t>& row_ptr, const std::vector<std::int32_t>& col,
                                DoubleArray data) {
   IntArray indptr(row_ptr.size());
@@ -49,7 +48,8 @@ inline py::tuple csr_with_data(const std::vector<std::int32_t>& row_ptr, const s
   return py::make_tuple(data, indices, indptr);
 }
 
-/// The CSR arrays (data, indices, indptr) with the values copied from `values`.
+/// Builds the CSR arrays (data, indices, indptr) with the values copied from `values`
+/// (as many as column indices).
 inline py::tuple csr_arrays(const std::vector<std::int32_t>& row_ptr, const std::vector<std::int32_t>& col,
                             const double* values) {
   DoubleArray data(col.size());

@@ -161,9 +161,10 @@ def least_squares(resid, x0, method: str = "lm", *, fixed=None, loss: str = "lin
         ``njev`` (Jacobian evaluations), ``status`` (a `dualtape.Status` code:
         1 gradient, 3 step size, 4 function change, 0 iteration limit, negative
         for failures; scipy numbers its tests differently), ``message`` (the
-        stopping test with its measured value and threshold), ``history``, ``rejected_accelerations`` (steps rejected
-        for a large geodesic acceleration) and ``factorizations`` (sparse
-        Cholesky factorizations; "trust-region" may need several per iteration).
+        stopping test with its measured value and threshold), ``history``,
+        ``rejected_accelerations`` (steps rejected for a large geodesic
+        acceleration) and ``factorizations`` (sparse Cholesky factorizations;
+        "trust-region" may need several per iteration).
     """
     if not isinstance(resid, Residuals):
         raise TypeError(f"resid must be a dualtape.Residuals; got {type(resid).__name__}")

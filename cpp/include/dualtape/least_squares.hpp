@@ -264,6 +264,12 @@ class NormalEquations {
   std::vector<std::int32_t> row_ptr_, col_, diagonal_;
 };
 
+/// Returns the message of the step-size test, with the step and its threshold.
+inline std::string step_size_message(double step_norm, double threshold) {
+  return "converged: step size: ‖δ‖₂ = " + format_number(step_norm) + " <= xtol (‖x‖₂ + xtol) = " +
+         format_number(threshold);
+}
+
 }  // namespace detail
 
 /// Minimize F(x) (see the top of this file) from x0 over the variables whose
@@ -747,8 +753,7 @@ inline LeastSquaresResult least_squares(const Residuals& residuals, Eigen::Vecto
       }
       if (step_norm <= step_threshold) {
         result.iterations = iteration + 1;
-        return finish(LeastSquaresStatus::ConvergedStep, "converged: step size: ‖δ‖₂ = " + format_number(step_norm) +
-                                                             " <= xtol (‖x‖₂ + xtol) = " + format_number(step_threshold));
+        return finish(LeastSquaresStatus::ConvergedStep, detail::step_size_message(step_norm, step_threshold));
       }
       if (!lm) {
         result.iterations = iteration + 1;
@@ -782,8 +787,7 @@ inline LeastSquaresResult least_squares(const Residuals& residuals, Eigen::Vecto
     // is poor there, not because x has converged, so it is not tested.
     const double cost_threshold = options.ftol * previous_cost;
     if (full_step && step_norm <= step_threshold) {
-      return finish(LeastSquaresStatus::ConvergedStep, "converged: step size: ‖δ‖₂ = " + format_number(step_norm) +
-                                                           " <= xtol (‖x‖₂ + xtol) = " + format_number(step_threshold));
+      return finish(LeastSquaresStatus::ConvergedStep, detail::step_size_message(step_norm, step_threshold));
     }
     if (full_step && std::abs(actual) <= cost_threshold && std::abs(predicted) <= cost_threshold) {
       return finish(LeastSquaresStatus::ConvergedFunction,

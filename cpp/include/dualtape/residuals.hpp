@@ -57,7 +57,7 @@ class Residuals {
   /// elements: the tape (r outputs) with its index array and parameters;
   /// n_blocks: number of variable blocks of x (at least max_block + 1).
   /// double_double: evaluate the residual values in double-double arithmetic (see
-  /// set_double_double); params_low: see set_params_low (empty for none).
+  /// double_double()); params_low: see set_params_low (empty for none).
   Residuals(std::shared_ptr<const ElementEnergy> elements, int n_blocks, JacobianMode mode = JacobianMode::Auto,
             bool double_double = false, std::vector<double> params_low = {})
       : elements_(std::move(elements)), n_blocks_(n_blocks), double_double_(double_double) {
@@ -94,12 +94,11 @@ class Residuals {
     params_low_ = std::move(low);
   }
 
-  /// With double_double, every evaluation of the residual values (residuals(),
+  /// Returns true if every evaluation of the residual values (residuals(),
   /// residuals_and_jacobian(), and so the solvers) runs the tape in double-double
-  /// arithmetic and rounds the result to double, so a residual is accurate to
-  /// about one unit in its last place even when it is the difference of data and
-  /// a model value that agree to many digits. The Jacobian stays in double.
-  void set_double_double(bool on) { double_double_ = on; }
+  /// arithmetic. Each residual is then rounded to double. It stays accurate when it
+  /// is the difference of data and a model value that agree to many digits, while
+  /// the Jacobian is computed in double.
   bool double_double() const { return double_double_; }
   const std::vector<double>& params_low() const { return params_low_; }
 
